@@ -1,0 +1,262 @@
+//! Batch frames: several records in one frame, so that a crash keeps all of them or none.
+//!
+//! ```text
+//! offset  size  field
+//! 0       1     tag 0xBA
+//! 1       1     flags: bit 0 MORE (another part follows), bit 1 CONT (continues a part)
+//! 2       4     record count, u32 little-endian
+//! 6       ...   per record: length u32 little-endian, then the record's bytes
+//! ```
+//!
+//! A batch that fits in one frame has flags 0. A larger one is written as consecutive parts
+//! (`MORE`, then `MORE|CONT` ..., then `CONT`), all under the writer lock so that no other
+//! frame sits between them; recovery applies the parts only once the last one is found.
+//! The journal reserves first payload bytes 0xB8..=0xBF for frames of its own, so a plain
+//! payload never starts with one of them (see [`crate::Journal::append`]).
+
+use std::ops::RangeInclusive;
+
+/// First payload bytes the journal keeps for its own frames.
+pub const RESERVED_TAGS: RangeInclusive<u8> = 0xB8..=0xBF;
+/// Tag of a batch frame.
+pub(crate) const TAG: u8 = 0xBA;
+/// Another part of the same batch follows this one.
+pub(crate) const FLAG_MORE: u8 = 0x01;
+/// This part continues a batch begun by an earlier part.
+pub(crate) const FLAG_CONT: u8 = 0x02;
+/// Bytes before the first record: tag, flags, count.
+pub(crate) const HEADER_LEN: usize = 6;
+/// Bytes before each record: its length.
+pub(crate) const RECORD_PREFIX: usize = 4;
+
+/// A batch payload whose lengths have been checked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BatchPayload<'a> {
+    pub(crate) flags: u8,
+    pub(crate) count: u32,
+    body: &'a [u8],
+}
+
+impl<'a> BatchPayload<'a> {
+    /// Validates a payload that starts with [`TAG`]: known flags, and record lengths that
+    /// add up to exactly the payload's length.
+    pub(crate) fn parse(payload: &'a [u8]) -> Result<Self, &'static str> {
+        let Some(head) = payload.get(..HEADER_LEN) else {
+            return Err("batch frame shorter than its header");
+        };
+        let flags = head[1];
+        if flags & !(FLAG_MORE | FLAG_CONT) != 0 {
+            return Err("batch frame has unknown flags");
+        }
+        let count = u32::from_le_bytes([head[2], head[3], head[4], head[5]]);
+        let body = &payload[HEADER_LEN..];
+        let mut rest = body;
+        for _ in 0..count {
+            let Some(len) = rest.get(..RECORD_PREFIX) else {
+                return Err("batch record length runs past the frame");
+            };
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            let Some(after) = rest.get(RECORD_PREFIX..).and_then(|r| r.get(len..)) else {
+                return Err("batch record runs past the frame");
+            };
+            rest = after;
+        }
+        if !rest.is_empty() {
+            return Err("batch frame has bytes after its last record");
+        }
+        Ok(BatchPayload { flags, count, body })
+    }
+
+    pub(crate) fn more(&self) -> bool {
+        self.flags & FLAG_MORE != 0
+    }
+
+    pub(crate) fn cont(&self) -> bool {
+        self.flags & FLAG_CONT != 0
+    }
+
+    /// The records in order, each with its offset from the start of the payload.
+    pub(crate) fn records(&self) -> BatchRecords<'a> {
+        BatchRecords {
+            rest: self.body,
+            offset: HEADER_LEN,
+            left: self.count,
+        }
+    }
+}
+
+/// Iterator over the records of a validated batch payload.
+#[derive(Clone, Debug)]
+pub(crate) struct BatchRecords<'a> {
+    rest: &'a [u8],
+    offset: usize,
+    left: u32,
+}
+
+impl<'a> Iterator for BatchRecords<'a> {
+    /// (offset of the record's bytes within the payload, the bytes)
+    type Item = (usize, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        // `parse` checked every length, so these slices are in bounds; `get` keeps this
+        // panic-free even so.
+        let len = self.rest.get(..RECORD_PREFIX)?;
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let bytes = self.rest.get(RECORD_PREFIX..RECORD_PREFIX + len)?;
+        let at = self.offset + RECORD_PREFIX;
+        self.rest = &self.rest[RECORD_PREFIX + len..];
+        self.offset = at + len;
+        self.left -= 1;
+        Some((at, bytes))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+/// Payload length of a batch part holding records of the given lengths.
+pub(crate) fn payload_len(lens: impl IntoIterator<Item = usize>) -> usize {
+    HEADER_LEN
+        + lens
+            .into_iter()
+            .map(|l| RECORD_PREFIX + l)
+            .sum::<usize>()
+}
+
+/// What a frame's payload holds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Content<'a> {
+    /// A record of the caller's.
+    Plain,
+    /// A batch (or a part of one).
+    Batch(BatchPayload<'a>),
+}
+
+/// Tells a caller's record from a batch frame, and rejects journal tags this version does
+/// not know (a newer journal wrote them; guessing would misread the log).
+pub(crate) fn content(payload: &[u8]) -> Result<Content<'_>, &'static str> {
+    match payload.first() {
+        Some(&TAG) => BatchPayload::parse(payload).map(Content::Batch),
+        Some(t) if RESERVED_TAGS.contains(t) => Err("frame uses a journal tag this version does not know"),
+        _ => Ok(Content::Plain),
+    }
+}
+
+/// Appends a batch payload (batch header and records, no frame around it) to `out`, and
+/// pushes the offset of each record's bytes relative to the payload's start onto
+/// `offsets`.
+pub(crate) fn encode_payload<R: AsRef<[u8]>>(records: &[R], flags: u8, out: &mut Vec<u8>, offsets: &mut Vec<u64>) {
+    let start = out.len();
+    out.push(TAG);
+    out.push(flags);
+    // Lossless: a frame holds fewer than 2^28 bytes, so fewer than 2^26 records.
+    out.extend_from_slice(&(records.len() as u32).to_le_bytes());
+    for r in records {
+        let r = r.as_ref();
+        out.extend_from_slice(&(r.len() as u32).to_le_bytes());
+        offsets.push((out.len() - start) as u64);
+        out.extend_from_slice(r);
+    }
+}
+
+/// Appends a whole batch frame (frame header, batch payload, checksum) to `out`, pushes
+/// the offset of each record's bytes relative to the frame's start onto `offsets`, and
+/// returns the frame's checksum.
+///
+/// The caller checked that the payload fits in one frame.
+pub(crate) fn encode_frame<R: AsRef<[u8]>>(records: &[R], flags: u8, out: &mut Vec<u8>, offsets: &mut Vec<u64>) -> u32 {
+    let payload = payload_len(records.iter().map(|r| r.as_ref().len()));
+    let start = out.len();
+    let first_offset = offsets.len();
+    out.reserve(crate::frame::frame_len(payload));
+    out.extend_from_slice(&crate::frame::header(payload));
+    encode_payload(records, flags, out, offsets);
+    for o in &mut offsets[first_offset..] {
+        *o += crate::frame::HEADER_LEN as u64;
+    }
+    let crc = crc32c::crc32c(&out[start..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+    crc
+}
+
+/// Splits records into parts whose payloads each fit in `max_payload` bytes, greedily and
+/// in order. Returns the end index of each part, or the index of a record too large to
+/// fit in any part.
+pub(crate) fn plan_parts(lens: &[usize], max_payload: usize) -> Result<Vec<usize>, usize> {
+    let mut ends = Vec::new();
+    let mut used = HEADER_LEN;
+    for (i, &len) in lens.iter().enumerate() {
+        let need = RECORD_PREFIX.saturating_add(len);
+        if HEADER_LEN.saturating_add(need) > max_payload {
+            return Err(i);
+        }
+        if used + need > max_payload {
+            ends.push(i);
+            used = HEADER_LEN;
+        }
+        used += need;
+    }
+    ends.push(lens.len());
+    Ok(ends)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{self, Decoded};
+
+    fn one_frame(records: &[&[u8]], flags: u8) -> (Vec<u8>, Vec<u64>) {
+        let mut out = Vec::new();
+        let mut offsets = Vec::new();
+        encode_frame(records, flags, &mut out, &mut offsets);
+        (out, offsets)
+    }
+
+    #[test]
+    fn records_round_trip_with_their_offsets() {
+        let records: [&[u8]; 4] = [b"alpha", b"", b"gamma-gamma", b"d"];
+        let (bytes, offsets) = one_frame(&records, 0);
+        let Decoded::Frame { payload, .. } = frame::decode(&bytes) else {
+            panic!("batch frame does not decode");
+        };
+        let batch = BatchPayload::parse(&bytes[payload.clone()]).expect("valid batch");
+        assert_eq!(batch.count, 4);
+        assert!(!batch.more() && !batch.cont());
+        let seen: Vec<_> = batch.records().collect();
+        assert_eq!(seen.len(), 4);
+        for (i, (at, rec)) in seen.into_iter().enumerate() {
+            assert_eq!(rec, records[i]);
+            let in_frame = payload.start + at;
+            assert_eq!(in_frame as u64, offsets[i]);
+            assert_eq!(&bytes[in_frame..in_frame + rec.len()], records[i]);
+        }
+    }
+
+    #[test]
+    fn malformed_payloads_are_rejected() {
+        assert!(BatchPayload::parse(&[TAG, 0, 1]).is_err());
+        assert!(BatchPayload::parse(&[TAG, 0x80, 0, 0, 0, 0]).is_err());
+        // One record claimed, none present.
+        assert!(BatchPayload::parse(&[TAG, 0, 1, 0, 0, 0]).is_err());
+        // Length past the end.
+        assert!(BatchPayload::parse(&[TAG, 0, 1, 0, 0, 0, 9, 0, 0, 0, 1]).is_err());
+        // Trailing bytes.
+        assert!(BatchPayload::parse(&[TAG, 0, 0, 0, 0, 0, 7]).is_err());
+        assert!(BatchPayload::parse(&[TAG, 0, 0, 0, 0, 0]).is_ok());
+    }
+
+    #[test]
+    fn parts_respect_the_cap() {
+        let lens = [10, 10, 10, 10, 10];
+        // Header 6 + two records of 14 = 34.
+        let ends = plan_parts(&lens, 34).expect("fits");
+        assert_eq!(ends, vec![2, 4, 5]);
+        assert_eq!(plan_parts(&lens, 1000).expect("fits"), vec![5]);
+        assert_eq!(plan_parts(&[10, 100], 40), Err(1));
+        assert_eq!(plan_parts(&[], 40).expect("empty"), vec![0]);
+    }
+}

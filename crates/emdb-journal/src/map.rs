@@ -1,0 +1,122 @@
+//! Read-only memory maps of the data file: the only unsafe code in the crate.
+//!
+//! A [`Map`] maps the whole file as it was when the map was made, but hands out only the
+//! bytes below the journal's published frontier. That is what makes its safe API sound:
+//!
+//! * the journal writes only at or beyond its tail, and the tail never moves below the
+//!   published frontier, so published bytes are never written again while the journal is
+//!   open;
+//! * the journal never truncates or shrinks the file while a map exists (recovery cuts a
+//!   torn tail before the first map is made, and compaction in the layers above replaces
+//!   the file by renaming, which leaves mapped inodes alone);
+//! * the journal's lock keeps cooperating processes from writing the file at all.
+//!
+//! So every `&[u8]` handed out refers to memory that no one modifies for as long as it
+//! lives. A process that ignores the lock and rewrites the file under us breaks the
+//! contract, as with every memory-mapped store.
+//!
+//! When the file grows past a map, a new one replaces it in the [`MapCell`]; readers
+//! that hold the old map (an `Arc`) keep it alive and valid.
+#![allow(unsafe_code, reason = "memory-mapping the data file needs unsafe; invariants above")]
+
+use std::fs::File;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use memmap2::{Advice, Mmap, MmapOptions};
+
+/// A read-only map of the data file, exposing its published prefix.
+#[derive(Debug)]
+pub(crate) struct Map {
+    mmap: Option<Mmap>,
+    published: Arc<AtomicU64>,
+}
+
+impl Map {
+    /// A map of nothing (the file is empty).
+    pub(crate) fn empty(published: Arc<AtomicU64>) -> Self {
+        Map { mmap: None, published }
+    }
+
+    /// Maps all of `file` as it is now. `published` is the frontier below which the file's
+    /// bytes never change again (see the module docs).
+    pub(crate) fn of(file: &File, published: Arc<AtomicU64>) -> std::io::Result<Self> {
+        let len = file.metadata()?.len();
+        if len == 0 {
+            return Ok(Self::empty(published));
+        }
+        let len = usize::try_from(len).map_err(|_| std::io::Error::other("file larger than the address space"))?;
+        // SAFETY: the journal upholds the module's invariants: bytes below `published` are
+        // never written while the journal is open, the file is never truncated while a map
+        // of it exists, and only bytes below `published` are ever exposed as slices. The
+        // map is read-only, so our own code cannot write through it.
+        let mmap = unsafe { MmapOptions::new().len(len).map(file)? };
+        Ok(Map {
+            mmap: Some(mmap),
+            published,
+        })
+    }
+
+    /// Mapped length (may exceed the published prefix).
+    pub(crate) fn mapped_len(&self) -> u64 {
+        self.mmap.as_ref().map_or(0, |m| m.len() as u64)
+    }
+
+    /// The published bytes this map covers.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        let Some(m) = &self.mmap else {
+            return &[];
+        };
+        let published = self.published.load(Ordering::Acquire);
+        let end = usize::try_from(published).unwrap_or(usize::MAX).min(m.len());
+        &m[..end]
+    }
+
+    /// Hints that the map will be read front to back (recovery).
+    pub(crate) fn advise_sequential(&self) {
+        if let Some(m) = &self.mmap {
+            // Advisory only; failure changes nothing but speed.
+            let _ = m.advise(Advice::Sequential);
+        }
+    }
+}
+
+/// The current map, replaced (never mutated) when the file outgrows it.
+#[derive(Debug)]
+pub(crate) struct MapCell {
+    current: ArcSwap<Map>,
+    regrow: Mutex<()>,
+}
+
+impl MapCell {
+    pub(crate) fn new(map: Map) -> Self {
+        MapCell {
+            current: ArcSwap::from_pointee(map),
+            regrow: Mutex::new(()),
+        }
+    }
+
+    /// A map that covers at least `end` bytes, remapping `file` if the current one is
+    /// shorter.
+    pub(crate) fn covering(&self, file: &File, end: u64) -> std::io::Result<Arc<Map>> {
+        let map = self.current.load_full();
+        if map.mapped_len() >= end {
+            return Ok(map);
+        }
+        let _one_at_a_time = self.regrow.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = self.current.load_full();
+        if map.mapped_len() >= end {
+            return Ok(map);
+        }
+        let fresh = Arc::new(Map::of(file, Arc::clone(&map.published))?);
+        if fresh.mapped_len() < end {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "data file is shorter than the published log",
+            ));
+        }
+        self.current.store(Arc::clone(&fresh));
+        Ok(fresh)
+    }
+}
