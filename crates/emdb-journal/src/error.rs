@@ -100,15 +100,6 @@ pub enum Error {
         end: u64,
     },
 
-    /// The sidecar `<path>.meta` is damaged or is not an emdb sidecar.
-    #[error("sidecar {} is invalid: {reason}", path.display())]
-    Sidecar {
-        /// The sidecar file.
-        path: PathBuf,
-        /// What was wrong with it.
-        reason: &'static str,
-    },
-
     /// The sidecar was written by a newer format than this build reads.
     #[error("sidecar {} has format version {found}; this build reads versions 1 to {supported}", path.display())]
     SidecarVersion {
