@@ -1,0 +1,81 @@
+//! Concurrent syncers share device syncs: fewer syncs than callers, and every caller's
+//! frame is durable when its sync returns.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+
+use common::{payload, temp_log};
+use emdb_journal::{Journal, JournalOptions, SyncPolicy};
+
+fn hammer(journal: &Arc<Journal>, threads: usize, per_thread: usize) {
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let journal = Arc::clone(journal);
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                for i in 0..per_thread {
+                    let lsn = journal.append(&payload((t * per_thread + i) as u64, 100)).expect("append");
+                    journal.sync_to(lsn).expect("sync");
+                    assert!(journal.durable_lsn() > lsn, "durable when sync_to returns");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+}
+
+#[test]
+fn concurrent_syncers_share_syncs() {
+    for policy in [SyncPolicy::OnSync, SyncPolicy::Grouped] {
+        let (_dir, path) = temp_log();
+        let journal = Arc::new(JournalOptions::new().sync_policy(policy).open(&path).expect("open"));
+        let (threads, per_thread) = (8, 60);
+        hammer(&journal, threads, per_thread);
+        let stats = journal.stats().expect("stats");
+        let calls = (threads * per_thread) as u64;
+        assert!(stats.syncs < calls, "{policy:?}: {} syncs for {calls} sync calls: no grouping", stats.syncs);
+        assert_eq!(stats.durable, stats.end);
+        eprintln!("{policy:?}: {calls} sync calls, {} device syncs", stats.syncs);
+    }
+}
+
+#[test]
+fn a_lone_syncer_syncs_once_per_call_and_a_repeat_is_free() {
+    let (_dir, path) = temp_log();
+    let journal = Journal::open(&path).expect("open");
+    for i in 0..20 {
+        journal.append(&payload(i, 50)).expect("append");
+        journal.sync().expect("sync");
+    }
+    assert_eq!(journal.stats().expect("stats").syncs, 20);
+    journal.sync().expect("sync");
+    journal.sync().expect("sync");
+    assert_eq!(journal.stats().expect("stats").syncs, 20, "nothing new: no device sync");
+}
+
+#[test]
+fn sync_covers_appends_from_every_thread() {
+    let (_dir, path) = temp_log();
+    let journal = Arc::new(Journal::open(&path).expect("open"));
+    let handles: Vec<_> = (0..4u64)
+        .map(|t| {
+            let journal = Arc::clone(&journal);
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    journal.append(&payload(t * 1000 + i, 30)).expect("append");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    let end = journal.end();
+    journal.sync().expect("sync");
+    assert!(journal.durable_lsn() >= end);
+}
