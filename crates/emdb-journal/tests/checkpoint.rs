@@ -1,0 +1,197 @@
+//! A checkpoint makes the next open scan only the frames after it, and a sidecar that does
+//! not match its log is never trusted.
+
+mod common;
+
+use common::{all_records, payload, temp_log};
+use emdb_journal::{
+    CheckpointUse, Error, Journal, JournalOptions, Lsn, Record, ReplayError, SidecarState,
+};
+
+/// Opens `path` and returns (where the scan started, the records replayed).
+fn replayed(path: &std::path::Path) -> emdb_journal::Result<(Journal, Lsn, Vec<Vec<u8>>)> {
+    struct Collect {
+        from: Option<Lsn>,
+        records: Vec<Vec<u8>>,
+    }
+    impl emdb_journal::Replay for Collect {
+        fn begin(&mut self, _: &SidecarState, from: Lsn) -> Result<(), ReplayError> {
+            self.from = Some(from);
+            Ok(())
+        }
+        fn record(&mut self, record: Record<'_>) -> Result<(), ReplayError> {
+            self.records.push(record.bytes.to_vec());
+            Ok(())
+        }
+    }
+    let mut c = Collect {
+        from: None,
+        records: Vec::new(),
+    };
+    let journal = JournalOptions::new().open_replaying(path, &mut c)?;
+    Ok((journal, c.from.unwrap_or(Lsn::new(u64::MAX)), c.records))
+}
+
+#[test]
+fn reopen_scans_only_after_the_checkpoint() -> emdb_journal::Result<()> {
+    let (_dir, path) = temp_log();
+    let journal = Journal::open(&path)?;
+    let mut last = Lsn::ZERO;
+    for i in 0..1_000 {
+        last = journal.append(&payload(i, 50))?;
+    }
+    journal.checkpoint(last, b"snapshot-1")?;
+    assert!(journal.durable_lsn() > last, "a checkpoint syncs first");
+    for i in 1_000..1_010 {
+        journal.append(&payload(i, 50))?;
+    }
+    let all = all_records(&journal)?;
+    drop(journal);
+
+    let (journal, from, records) = replayed(&path)?;
+    assert_eq!(journal.recovery().checkpoint, CheckpointUse::Used);
+    assert!(from > last, "the scan starts after the checkpointed frame");
+    assert_eq!(records, all[1_000..].to_vec(), "only the tail is replayed");
+    assert_eq!(journal.recovery().scan.records, 10);
+    assert_eq!(journal.meta().engine, b"snapshot-1");
+    // The log itself is whole: reading from zero still sees everything.
+    assert_eq!(all_records(&journal)?, all);
+    Ok(())
+}
+
+#[test]
+fn a_log_replaced_behind_the_sidecar_is_scanned_in_full() -> emdb_journal::Result<()> {
+    let (dir, path) = temp_log();
+    let journal = Journal::open(&path)?;
+    let mut last = Lsn::ZERO;
+    for i in 0..100 {
+        last = journal.append(&payload(i, 64))?;
+    }
+    journal.checkpoint(last, b"")?;
+    drop(journal);
+
+    // Another log of the same length but different content, as a crash between the two
+    // renames of a compaction could leave.
+    let other = dir.path().join("other.log");
+    let j2 = JournalOptions::new().preallocate(0).open(&other)?;
+    for i in 0..100 {
+        j2.append(&payload(i + 7, 64))?;
+    }
+    j2.close()?;
+    std::fs::copy(&other, &path)?;
+
+    let (journal, from, records) = replayed(&path)?;
+    assert!(matches!(journal.recovery().checkpoint, CheckpointUse::Rejected { .. }));
+    assert_eq!(from, Lsn::ZERO);
+    assert_eq!(records.len(), 100);
+    assert_eq!(records[0], payload(7, 64));
+    Ok(())
+}
+
+#[test]
+fn a_log_shorter_than_its_checkpoint_is_scanned_in_full() -> emdb_journal::Result<()> {
+    let (_dir, path) = temp_log();
+    let journal = JournalOptions::new().preallocate(0).open(&path)?;
+    let first = journal.append(b"one")?;
+    let second = journal.append(b"two")?;
+    journal.checkpoint(second, b"")?;
+    drop(journal);
+    let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+    file.set_len(journal_end_of(first))?;
+    drop(file);
+    let (journal, from, records) = replayed(&path)?;
+    assert_eq!(from, Lsn::ZERO);
+    assert!(matches!(journal.recovery().checkpoint, CheckpointUse::Rejected { .. }));
+    assert_eq!(records, vec![b"one".to_vec()]);
+    Ok(())
+}
+
+fn journal_end_of(lsn: Lsn) -> u64 {
+    lsn.get() + 12 + 3
+}
+
+#[test]
+fn a_damaged_sidecar_means_a_full_scan_and_is_left_for_inspection() -> emdb_journal::Result<()> {
+    let (_dir, path) = temp_log();
+    let meta_path = path.with_extension("log.meta");
+    let journal = Journal::open(&path)?;
+    let lsn = journal.append(b"x")?;
+    journal.checkpoint(lsn, b"engine")?;
+    journal.append(b"y")?;
+    drop(journal);
+    let mut bytes = std::fs::read(&meta_path)?;
+    bytes[40] ^= 0xFF;
+    std::fs::write(&meta_path, &bytes)?;
+
+    let (journal, from, records) = replayed(&path)?;
+    assert!(matches!(journal.recovery().sidecar, SidecarState::Damaged { .. }));
+    assert_eq!(journal.recovery().checkpoint, CheckpointUse::None);
+    assert_eq!(from, Lsn::ZERO);
+    assert_eq!(records, vec![b"x".to_vec(), b"y".to_vec()]);
+    drop(journal);
+    assert_eq!(std::fs::read(&meta_path)?, bytes, "a damaged sidecar is not overwritten by open");
+
+    std::fs::write(&meta_path, b"EMDB-META\0\0\0\0\0\0\0")?;
+    let journal = Journal::open(&path)?;
+    assert!(matches!(journal.recovery().sidecar, SidecarState::Damaged { .. }));
+    Ok(())
+}
+
+#[test]
+fn a_sidecar_from_a_newer_format_is_refused() -> emdb_journal::Result<()> {
+    let (_dir, path) = temp_log();
+    let meta_path = path.with_extension("log.meta");
+    drop(Journal::open(&path)?);
+    let mut bytes = std::fs::read(&meta_path)?;
+    bytes[16..20].copy_from_slice(&9u32.to_le_bytes());
+    std::fs::write(&meta_path, &bytes)?;
+    match Journal::open(&path) {
+        Err(Error::SidecarVersion { found: 9, supported: 2, .. }) => Ok(()),
+        other => panic!("expected a version error, got {other:?}"),
+    }
+}
+
+#[test]
+fn checkpoint_arguments_are_checked() -> emdb_journal::Result<()> {
+    let (_dir, path) = temp_log();
+    let journal = JournalOptions::new().max_frame_payload(256).open(&path)?;
+    let lsn = journal.append(b"a")?;
+    assert!(matches!(journal.checkpoint(Lsn::new(lsn.get() + 3), b""), Err(Error::NoFrame { .. })));
+    assert!(matches!(journal.checkpoint(Lsn::new(1 << 30), b""), Err(Error::NoFrame { .. })));
+    let big: Vec<Vec<u8>> = (0..20).map(|i| payload(i, 60)).collect();
+    let receipt = journal.append_batch(&big)?;
+    assert!(receipt.first() < receipt.last(), "the batch took several frames");
+    assert!(matches!(journal.checkpoint(receipt.first(), b""), Err(Error::InvalidArgument(_))));
+    journal.checkpoint(receipt.last(), b"")?;
+    assert!(matches!(
+        journal.checkpoint(receipt.last(), &vec![0; emdb_journal::MAX_ENGINE_AREA + 1]),
+        Err(Error::InvalidArgument(_))
+    ));
+    drop(journal);
+    let (journal, _, records) = replayed(&path)?;
+    assert_eq!(journal.recovery().checkpoint, CheckpointUse::Used);
+    assert!(records.is_empty());
+    Ok(())
+}
+
+#[test]
+fn a_replay_error_aborts_the_open() -> emdb_journal::Result<()> {
+    let (_dir, path) = temp_log();
+    let journal = Journal::open(&path)?;
+    journal.append(b"good")?;
+    let bad = journal.append(b"bad")?;
+    drop(journal);
+    let mut replay = |r: Record<'_>| -> Result<(), ReplayError> {
+        if r.bytes == b"bad" { Err("record refused".into()) } else { Ok(()) }
+    };
+    match JournalOptions::new().open_replaying(&path, &mut replay) {
+        Err(Error::Replay { lsn, source }) => {
+            assert_eq!(lsn, bad);
+            assert_eq!(source.to_string(), "record refused");
+        }
+        other => panic!("expected a replay error, got {other:?}"),
+    }
+    // The refused open released the lock.
+    drop(Journal::open(&path)?);
+    Ok(())
+}
