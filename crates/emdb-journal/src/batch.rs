@@ -120,11 +120,7 @@ impl<'a> Iterator for BatchRecords<'a> {
 
 /// Payload length of a batch part holding records of the given lengths.
 pub(crate) fn payload_len(lens: impl IntoIterator<Item = usize>) -> usize {
-    HEADER_LEN
-        + lens
-            .into_iter()
-            .map(|l| RECORD_PREFIX + l)
-            .sum::<usize>()
+    HEADER_LEN + lens.into_iter().map(|l| RECORD_PREFIX + l).sum::<usize>()
 }
 
 /// What a frame's payload holds.
@@ -146,41 +142,42 @@ pub(crate) fn content(payload: &[u8]) -> Result<Content<'_>, &'static str> {
     }
 }
 
-/// Appends a batch payload (batch header and records, no frame around it) to `out`, and
-/// pushes the offset of each record's bytes relative to the payload's start onto
-/// `offsets`.
-pub(crate) fn encode_payload<R: AsRef<[u8]>>(records: &[R], flags: u8, out: &mut Vec<u8>, offsets: &mut Vec<u64>) {
-    let start = out.len();
-    out.push(TAG);
-    out.push(flags);
+/// Emits a batch payload (batch header and records, no frame around it) piece by piece
+/// through `put`, and pushes the offset of each record's bytes relative to the payload's
+/// start onto `offsets`.
+pub(crate) fn emit_payload<R: AsRef<[u8]>, E>(
+    records: &[R],
+    flags: u8,
+    offsets: &mut Vec<u64>,
+    put: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
     // Lossless: a frame holds fewer than 2^28 bytes, so fewer than 2^26 records.
-    out.extend_from_slice(&(records.len() as u32).to_le_bytes());
+    let count = (records.len() as u32).to_le_bytes();
+    put(&[TAG, flags, count[0], count[1], count[2], count[3]])?;
+    let mut at = HEADER_LEN as u64;
     for r in records {
         let r = r.as_ref();
-        out.extend_from_slice(&(r.len() as u32).to_le_bytes());
-        offsets.push((out.len() - start) as u64);
-        out.extend_from_slice(r);
+        put(&(r.len() as u32).to_le_bytes())?;
+        at += RECORD_PREFIX as u64;
+        offsets.push(at);
+        put(r)?;
+        at += r.len() as u64;
     }
+    Ok(())
 }
 
-/// Appends a whole batch frame (frame header, batch payload, checksum) to `out`, pushes
-/// the offset of each record's bytes relative to the frame's start onto `offsets`, and
-/// returns the frame's checksum.
-///
-/// The caller checked that the payload fits in one frame.
-pub(crate) fn encode_frame<R: AsRef<[u8]>>(records: &[R], flags: u8, out: &mut Vec<u8>, offsets: &mut Vec<u64>) -> u32 {
-    let payload = payload_len(records.iter().map(|r| r.as_ref().len()));
-    let start = out.len();
-    let first_offset = offsets.len();
-    out.reserve(crate::frame::frame_len(payload));
-    out.extend_from_slice(&crate::frame::header(payload));
-    encode_payload(records, flags, out, offsets);
-    for o in &mut offsets[first_offset..] {
-        *o += crate::frame::HEADER_LEN as u64;
-    }
-    let crc = crc32c::crc32c(&out[start..]);
-    out.extend_from_slice(&crc.to_le_bytes());
-    crc
+/// A whole batch frame in a vector (tests and tools).
+#[cfg(test)]
+pub(crate) fn frame_of<R: AsRef<[u8]>>(records: &[R], flags: u8) -> Vec<u8> {
+    let mut payload = Vec::new();
+    emit_payload(records, flags, &mut Vec::new(), &mut |b| {
+        payload.extend_from_slice(b);
+        Ok::<(), ()>(())
+    })
+    .unwrap_or_default();
+    let mut out = Vec::new();
+    crate::frame::encode(&payload, &mut out);
+    out
 }
 
 /// Splits records into parts whose payloads each fit in `max_payload` bytes, greedily and
@@ -210,10 +207,12 @@ mod tests {
     use crate::frame::{self, Decoded};
 
     fn one_frame(records: &[&[u8]], flags: u8) -> (Vec<u8>, Vec<u64>) {
-        let mut out = Vec::new();
         let mut offsets = Vec::new();
-        encode_frame(records, flags, &mut out, &mut offsets);
-        (out, offsets)
+        emit_payload(records, flags, &mut offsets, &mut |_| Ok::<(), ()>(())).expect("emit");
+        for o in &mut offsets {
+            *o += crate::frame::HEADER_LEN as u64;
+        }
+        (frame_of(records, flags), offsets)
     }
 
     #[test]

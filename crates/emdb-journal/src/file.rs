@@ -6,7 +6,12 @@ use std::path::Path;
 
 /// Opens the data file for reading and writing, creating it owner-only if missing.
 pub(crate) fn open_data(path: &Path, create: bool) -> io::Result<File> {
-    crate::lock::private_options().read(true).write(true).create(create).truncate(false).open(path)
+    crate::lock::private_options()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .open(path)
 }
 
 /// A second descriptor of the data file whose writes are durable when they return

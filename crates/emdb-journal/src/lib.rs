@@ -45,7 +45,8 @@
 //! # What it builds on fsys, and what it adds
 //!
 //! The frame is fsys 1.x's journal frame byte for byte (magic `46 53 59 01`, length,
-//! payload, CRC-32C), so logs written by fsys or by emdb 1.0 read here. fsys replaces the
+//! payload, CRC-32C), so logs written by emdb 1.0 read here, and so do fsys logs whose
+//! payloads never start with a byte in [`RESERVED_TAGS`]. fsys replaces the
 //! sidecar atomically ([`fsys::Handle::write_copy`]), reports the device's durability
 //! primitive, and carries the Direct I/O mode ([`JournalOptions::direct_io`]). The
 //! buffered writer is this crate's own, because fsys's journal handle does three things a
@@ -83,6 +84,7 @@ mod error;
 mod file;
 pub mod frame;
 mod group_commit;
+mod journal;
 mod lock;
 mod lsn;
 mod map;
@@ -96,6 +98,7 @@ mod writer;
 
 pub use batch::RESERVED_TAGS;
 pub use error::{Error, Result};
+pub use journal::Journal;
 pub use lock::{LockHolder, break_lock, lock_holder};
 pub use lsn::Lsn;
 pub use options::{JournalOptions, OnCorruption, SyncPolicy};
@@ -103,4 +106,4 @@ pub use reader::{Bytes, Frame, FrameRef, Frames, Record, Records, RecordsOf, Sna
 pub use recovery::{CheckpointUse, Cut, RecoveryReport, Replay, ReplayError, Scan, SidecarState, Tail, scan};
 pub use sidecar::{Checkpoint, MAX_ENGINE_AREA, Meta, SIDECAR_VERSION};
 pub use stats::JournalStats;
-pub use writer::{BatchReceipt, Journal};
+pub use writer::BatchReceipt;

@@ -68,7 +68,13 @@ pub(crate) fn acquire(data: &Path, crate_version: &str) -> Result<DirLock> {
         path: path.clone(),
         source,
     };
-    let file = private_options().read(true).write(true).create(true).truncate(false).open(&path).map_err(lock_err)?;
+    let file = private_options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(lock_err)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -136,10 +142,12 @@ pub fn lock_holder(path: impl AsRef<Path>) -> Result<Option<LockHolder>> {
             reason: "larger than 4 KiB",
         }),
         Ok(_) if body.trim().is_empty() => Ok(None),
-        Ok(_) => parse_holder(&body).map(Some).map_err(|reason| Error::MalformedLockHolder {
-            path: holder_path,
-            reason,
-        }),
+        Ok(_) => parse_holder(&body)
+            .map(Some)
+            .map_err(|reason| Error::MalformedLockHolder {
+                path: holder_path,
+                reason,
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(Error::MalformedLockHolder {
             path: holder_path,
             reason: "not UTF-8 text",
@@ -182,7 +190,9 @@ fn resolve_lenient(path: &Path) -> PathBuf {
 fn parse_holder(body: &str) -> std::result::Result<LockHolder, &'static str> {
     let mut lines = body.lines();
     let first = lines.next().unwrap_or_default().trim();
-    let version = first.strip_prefix(HOLDER_MAGIC).ok_or("first line is not `emdb-lock v<N>`")?;
+    let version = first
+        .strip_prefix(HOLDER_MAGIC)
+        .ok_or("first line is not `emdb-lock v<N>`")?;
     let schema_version = version.parse().map_err(|_| "schema version is not a number")?;
     let mut pid = None;
     let mut acquired_at_unix_millis = 0;

@@ -6,9 +6,11 @@
 //! * the journal writes only at or beyond its tail, and the tail never moves below the
 //!   published frontier, so published bytes are never written again while the journal is
 //!   open;
-//! * the journal never truncates or shrinks the file while a map exists (recovery cuts a
-//!   torn tail before the first map is made, and compaction in the layers above replaces
-//!   the file by renaming, which leaves mapped inodes alone);
+//! * the file is never shrunk below the published prefix of any live map: recovery cuts
+//!   only bytes past the end of the valid log, which no map ever published (a map kept
+//!   alive by a reader after its journal closed sees a later open cut a torn tail beyond
+//!   its prefix, never inside it), and compaction in the layers above replaces the file
+//!   by renaming, which leaves mapped inodes alone;
 //! * the journal's lock keeps cooperating processes from writing the file at all.
 //!
 //! So every `&[u8]` handed out refers to memory that no one modifies for as long as it

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::frame;
-use crate::writer::Journal;
+use crate::journal::Journal;
 
 /// When appended frames become durable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

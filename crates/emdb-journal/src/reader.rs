@@ -4,10 +4,12 @@
 use std::fmt;
 use std::ops::{Deref, Range};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use crate::batch::{self, BatchRecords, Content};
 use crate::error::{Error, Result};
 use crate::frame::{self, Decoded};
+use crate::journal::Journal;
 use crate::lsn::Lsn;
 use crate::map::Map;
 
@@ -206,10 +208,9 @@ pub struct Bytes {
 
 impl Bytes {
     pub(crate) fn new(map: Arc<Map>, offset: u64, len: usize) -> Result<Bytes> {
-        let end = offset.checked_add(len as u64).ok_or(Error::OutOfRange {
-            offset,
-            end: u64::MAX,
-        })?;
+        let end = offset
+            .checked_add(len as u64)
+            .ok_or(Error::OutOfRange { offset, end: u64::MAX })?;
         let out = Error::OutOfRange { offset, end };
         let start = usize::try_from(offset).map_err(|_| Error::OutOfRange { offset, end })?;
         if map.bytes().len() < start + len {
@@ -442,5 +443,74 @@ impl<'a> Iterator for Records<'a> {
             }
             self.current = Some(frame.records());
         }
+    }
+}
+
+impl Journal {
+    /// Makes sure the bytes below `end` are in the file.
+    pub(crate) fn publish_through(&self, end: u64) -> Result<()> {
+        if self.published.load(Ordering::Acquire) >= end {
+            return Ok(());
+        }
+        if end > self.end.load(Ordering::Acquire) {
+            return Err(Error::OutOfRange {
+                offset: end.saturating_sub(1),
+                end,
+            });
+        }
+        if self.direct.is_some() {
+            return self.sync_until(end);
+        }
+        let mut st = self.lock_state();
+        self.write_out(&mut st)
+    }
+
+    /// A map covering the published log, remapping if the file has grown.
+    fn current_map(&self) -> Result<Arc<Map>> {
+        let published = self.published.load(Ordering::Acquire);
+        Ok(self.maps.covering(&self.file, published)?)
+    }
+
+    /// Reads the frame at `lsn` (an LSN returned by an append or found by iteration),
+    /// validating its checksum. Zero-copy: the frame borrows the memory map.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoFrame`] when no valid frame starts at `lsn`.
+    pub fn read(&self, lsn: Lsn) -> Result<Frame> {
+        match self.publish_through(lsn.get().saturating_add(1)) {
+            Ok(()) => {}
+            Err(Error::OutOfRange { .. }) => return Err(Error::NoFrame { lsn }),
+            Err(e) => return Err(e),
+        }
+        Frame::read(self.current_map()?, lsn)
+    }
+
+    /// `len` bytes of the log starting at file offset `offset` (typically a record offset
+    /// from a receipt or an iterator), zero-copy. No checksum is verified: the caller
+    /// knows what it indexed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfRange`] when the range reaches past the appended log.
+    pub fn bytes(&self, offset: u64, len: usize) -> Result<Bytes> {
+        let end = offset
+            .checked_add(len as u64)
+            .ok_or(Error::OutOfRange { offset, end: u64::MAX })?;
+        self.publish_through(end)?;
+        Bytes::new(self.current_map()?, offset, len)
+    }
+
+    /// A view of the log as it is now, every append that returned before this call
+    /// included, to iterate over.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when writing out the buffer or mapping the file fails.
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        self.publish_through(self.end.load(Ordering::Acquire))?;
+        let map = self.current_map()?;
+        let end = self.published.load(Ordering::Acquire);
+        Ok(Snapshot::new(map, end))
     }
 }

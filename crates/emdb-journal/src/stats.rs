@@ -1,7 +1,5 @@
 //! Counters and positions a journal reports.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use crate::lsn::Lsn;
 use crate::options::SyncPolicy;
 
@@ -39,24 +37,4 @@ pub struct JournalStats {
     pub device_primitive: &'static str,
     /// Whether the journal is read-only (opened past damage).
     pub read_only: bool,
-}
-
-/// Running counters, updated with relaxed atomics (statistics, not synchronisation).
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) frames: AtomicU64,
-    pub(crate) records: AtomicU64,
-    pub(crate) bytes: AtomicU64,
-    pub(crate) syncs: AtomicU64,
-    pub(crate) writes: AtomicU64,
-}
-
-impl Counters {
-    pub(crate) fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub(crate) fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
 }

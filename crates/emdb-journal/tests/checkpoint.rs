@@ -4,9 +4,7 @@
 mod common;
 
 use common::{all_records, payload, temp_log};
-use emdb_journal::{
-    CheckpointUse, Error, Journal, JournalOptions, Lsn, Record, ReplayError, SidecarState,
-};
+use emdb_journal::{CheckpointUse, Error, Journal, JournalOptions, Lsn, Record, ReplayError, SidecarState};
 
 /// Opens `path` and returns (where the scan started, the records replayed).
 fn replayed(path: &std::path::Path) -> emdb_journal::Result<(Journal, Lsn, Vec<Vec<u8>>)> {
@@ -129,7 +127,11 @@ fn a_damaged_sidecar_means_a_full_scan_and_is_left_for_inspection() -> emdb_jour
     assert_eq!(from, Lsn::ZERO);
     assert_eq!(records, vec![b"x".to_vec(), b"y".to_vec()]);
     drop(journal);
-    assert_eq!(std::fs::read(&meta_path)?, bytes, "a damaged sidecar is not overwritten by open");
+    assert_eq!(
+        std::fs::read(&meta_path)?,
+        bytes,
+        "a damaged sidecar is not overwritten by open"
+    );
 
     std::fs::write(&meta_path, b"EMDB-META\0\0\0\0\0\0\0")?;
     let journal = Journal::open(&path)?;
@@ -146,7 +148,9 @@ fn a_sidecar_from_a_newer_format_is_refused() -> emdb_journal::Result<()> {
     bytes[16..20].copy_from_slice(&9u32.to_le_bytes());
     std::fs::write(&meta_path, &bytes)?;
     match Journal::open(&path) {
-        Err(Error::SidecarVersion { found: 9, supported: 2, .. }) => Ok(()),
+        Err(Error::SidecarVersion {
+            found: 9, supported: 2, ..
+        }) => Ok(()),
         other => panic!("expected a version error, got {other:?}"),
     }
 }
@@ -156,12 +160,21 @@ fn checkpoint_arguments_are_checked() -> emdb_journal::Result<()> {
     let (_dir, path) = temp_log();
     let journal = JournalOptions::new().max_frame_payload(256).open(&path)?;
     let lsn = journal.append(b"a")?;
-    assert!(matches!(journal.checkpoint(Lsn::new(lsn.get() + 3), b""), Err(Error::NoFrame { .. })));
-    assert!(matches!(journal.checkpoint(Lsn::new(1 << 30), b""), Err(Error::NoFrame { .. })));
+    assert!(matches!(
+        journal.checkpoint(Lsn::new(lsn.get() + 3), b""),
+        Err(Error::NoFrame { .. })
+    ));
+    assert!(matches!(
+        journal.checkpoint(Lsn::new(1 << 30), b""),
+        Err(Error::NoFrame { .. })
+    ));
     let big: Vec<Vec<u8>> = (0..20).map(|i| payload(i, 60)).collect();
     let receipt = journal.append_batch(&big)?;
     assert!(receipt.first() < receipt.last(), "the batch took several frames");
-    assert!(matches!(journal.checkpoint(receipt.first(), b""), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        journal.checkpoint(receipt.first(), b""),
+        Err(Error::InvalidArgument(_))
+    ));
     journal.checkpoint(receipt.last(), b"")?;
     assert!(matches!(
         journal.checkpoint(receipt.last(), &vec![0; emdb_journal::MAX_ENGINE_AREA + 1]),
@@ -182,7 +195,11 @@ fn a_replay_error_aborts_the_open() -> emdb_journal::Result<()> {
     let bad = journal.append(b"bad")?;
     drop(journal);
     let mut replay = |r: Record<'_>| -> Result<(), ReplayError> {
-        if r.bytes == b"bad" { Err("record refused".into()) } else { Ok(()) }
+        if r.bytes == b"bad" {
+            Err("record refused".into())
+        } else {
+            Ok(())
+        }
     };
     match JournalOptions::new().open_replaying(&path, &mut replay) {
         Err(Error::Replay { lsn, source }) => {

@@ -17,7 +17,9 @@ fn hammer(journal: &Arc<Journal>, threads: usize, per_thread: usize) {
             std::thread::spawn(move || {
                 barrier.wait();
                 for i in 0..per_thread {
-                    let lsn = journal.append(&payload((t * per_thread + i) as u64, 100)).expect("append");
+                    let lsn = journal
+                        .append(&payload((t * per_thread + i) as u64, 100))
+                        .expect("append");
                     journal.sync_to(lsn).expect("sync");
                     assert!(journal.durable_lsn() > lsn, "durable when sync_to returns");
                 }
@@ -38,7 +40,11 @@ fn concurrent_syncers_share_syncs() {
         hammer(&journal, threads, per_thread);
         let stats = journal.stats().expect("stats");
         let calls = (threads * per_thread) as u64;
-        assert!(stats.syncs < calls, "{policy:?}: {} syncs for {calls} sync calls: no grouping", stats.syncs);
+        assert!(
+            stats.syncs < calls,
+            "{policy:?}: {} syncs for {calls} sync calls: no grouping",
+            stats.syncs
+        );
         assert_eq!(stats.durable, stats.end);
         eprintln!("{policy:?}: {calls} sync calls, {} device syncs", stats.syncs);
     }

@@ -53,7 +53,10 @@ fn a_crash_inside_a_multi_frame_batch_drops_all_of_it() -> emdb_journal::Result<
         let journal = options().open(&p)?;
         let report = journal.recovery();
         assert_eq!(report.scan.end.get(), batch_start as u64, "cut at {cut}");
-        assert_eq!(report.scan.records, 1, "only the record before the batch survives (cut {cut})");
+        assert_eq!(
+            report.scan.records, 1,
+            "only the record before the batch survives (cut {cut})"
+        );
         assert!(
             matches!(report.scan.tail, Tail::IncompleteBatch { offset } if offset == receipt.first())
                 || (cut == batch_start && report.scan.tail == Tail::Clean)

@@ -21,7 +21,9 @@ fn on_sync_leaves_frames_volatile_until_a_sync() -> emdb_journal::Result<()> {
 #[test]
 fn write_through_makes_every_append_durable_on_return() -> emdb_journal::Result<()> {
     let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().sync_policy(SyncPolicy::WriteThrough).open(&path)?;
+    let journal = JournalOptions::new()
+        .sync_policy(SyncPolicy::WriteThrough)
+        .open(&path)?;
     for i in 0..50 {
         let lsn = journal.append(&payload(i, 80))?;
         assert!(journal.durable_lsn() > lsn, "append {i} not durable on return");

@@ -82,21 +82,39 @@ fn every_flipped_byte_is_caught_and_nothing_wrong_is_returned() {
         damaged[at] ^= 0x5A;
         let p = dir.path().join("flip.log");
         std::fs::write(&p, &damaged).expect("write");
-        let frame_index = frames.iter().position(|f| (f.0..f.1).contains(&(at as u64))).expect("byte in a frame");
+        let frame_index = frames
+            .iter()
+            .position(|f| (f.0..f.1).contains(&(at as u64)))
+            .expect("byte in a frame");
         let damaged_frame = frames[frame_index].0;
         match Journal::open(&p) {
             Ok(journal) => {
                 // Only damage in the last frame may read as a torn tail.
-                assert!(at >= last_frame_start, "flip at {at} (frame {frame_index}) was not refused");
-                assert_eq!(all_records(&journal).expect("records"), records_before(&frames, damaged_frame));
+                assert!(
+                    at >= last_frame_start,
+                    "flip at {at} (frame {frame_index}) was not refused"
+                );
+                assert_eq!(
+                    all_records(&journal).expect("records"),
+                    records_before(&frames, damaged_frame)
+                );
                 assert!(matches!(journal.recovery().scan.tail, Tail::Torn { .. }));
             }
             Err(Error::Corrupt { offset, .. }) => {
-                assert_eq!(offset, damaged_frame, "flip at {at}: corruption reported at the damaged frame");
+                assert_eq!(
+                    offset, damaged_frame,
+                    "flip at {at}: corruption reported at the damaged frame"
+                );
                 assert_eq!(std::fs::read(&p).expect("read"), damaged, "a refused file is untouched");
-                let ro = JournalOptions::new().on_corruption(OnCorruption::ReadOnly).open(&p).expect("read-only");
+                let ro = JournalOptions::new()
+                    .on_corruption(OnCorruption::ReadOnly)
+                    .open(&p)
+                    .expect("read-only");
                 assert!(ro.is_read_only());
-                assert_eq!(all_records(&ro).expect("records"), records_before(&frames, damaged_frame));
+                assert_eq!(
+                    all_records(&ro).expect("records"),
+                    records_before(&frames, damaged_frame)
+                );
                 assert!(matches!(ro.append(b"x"), Err(Error::ReadOnly)));
                 drop(ro);
                 assert_eq!(std::fs::read(&p).expect("read"), damaged, "read-only open is untouched");
@@ -124,7 +142,9 @@ fn a_zeroed_page_inside_the_log_is_corruption() -> emdb_journal::Result<()> {
         }
         other => panic!("expected corruption, got {other:?}"),
     }
-    let ro = JournalOptions::new().on_corruption(OnCorruption::ReadOnly).open(&path)?;
+    let ro = JournalOptions::new()
+        .on_corruption(OnCorruption::ReadOnly)
+        .open(&path)?;
     let Tail::Corrupt { offset, next_valid, .. } = ro.recovery().scan.tail else {
         panic!("tail should be corrupt: {:?}", ro.recovery().scan.tail);
     };
@@ -154,7 +174,10 @@ fn garbage_after_the_end_is_cut_and_saved() -> emdb_journal::Result<()> {
     let cut = journal.recovery().cut.clone().expect("cut");
     assert_eq!(cut.from.get(), end);
     let saved = cut.saved_to.expect("saved");
-    assert_eq!(saved, dir.path().canonicalize()?.join(format!("test.log.corrupt-{end}")));
+    assert_eq!(
+        saved,
+        dir.path().canonicalize()?.join(format!("test.log.corrupt-{end}"))
+    );
     assert_eq!(std::fs::read(&saved)?, garbage);
     assert_eq!(all_records(&journal)?.len(), 10);
     Ok(())

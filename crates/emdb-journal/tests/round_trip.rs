@@ -73,7 +73,10 @@ fn dropping_without_sync_keeps_frames_for_the_next_open() -> emdb_journal::Resul
         let journal = Journal::open(&path)?;
         journal.append(b"still buffered when dropped")?;
     }
-    assert_eq!(common::reopen_records(&path)?, vec![b"still buffered when dropped".to_vec()]);
+    assert_eq!(
+        common::reopen_records(&path)?,
+        vec![b"still buffered when dropped".to_vec()]
+    );
     Ok(())
 }
 
@@ -103,7 +106,11 @@ fn unbuffered_and_unpreallocated_journals_behave_the_same() -> emdb_journal::Res
     journal.sync()?;
     let stats = journal.stats()?;
     assert_eq!(stats.file_len, stats.end.get(), "no preallocation: the file is the log");
-    assert!(stats.writes >= 100, "unbuffered: one write per append ({} writes)", stats.writes);
+    assert!(
+        stats.writes >= 100,
+        "unbuffered: one write per append ({} writes)",
+        stats.writes
+    );
     drop(journal);
     assert_eq!(common::reopen_records(&path)?.len(), 100);
     Ok(())
@@ -122,7 +129,11 @@ fn preallocation_keeps_the_file_ahead_of_the_log() -> emdb_journal::Result<()> {
     assert!(stats.file_len - stats.end.get() <= 2 << 20, "{stats:?}");
     drop(journal);
     let reopened = Journal::open(&path)?;
-    assert_eq!(reopened.recovery().scan.tail, Tail::Clean, "zeros after the log are a clean end");
+    assert_eq!(
+        reopened.recovery().scan.tail,
+        Tail::Clean,
+        "zeros after the log are a clean end"
+    );
     assert_eq!(reopened.recovery().scan.records, 10_000);
     Ok(())
 }
@@ -154,14 +165,23 @@ fn bad_arguments_are_refused_without_writing() -> emdb_journal::Result<()> {
     let (_dir, path) = temp_log();
     let journal = JournalOptions::new().max_frame_payload(1024).open(&path)?;
     let too_big = vec![b'x'; 1025];
-    assert!(matches!(journal.append(&too_big), Err(Error::TooLarge { len: 1025, max: 1024 })));
-    assert!(matches!(journal.append_batch(&[too_big.as_slice()]), Err(Error::TooLarge { .. })));
+    assert!(matches!(
+        journal.append(&too_big),
+        Err(Error::TooLarge { len: 1025, max: 1024 })
+    ));
+    assert!(matches!(
+        journal.append_batch(&[too_big.as_slice()]),
+        Err(Error::TooLarge { .. })
+    ));
     for tag in RESERVED_TAGS {
         assert!(matches!(journal.append(&[tag, 1, 2]), Err(Error::ReservedTag { tag: t }) if t == tag));
     }
     assert_eq!(journal.end(), Lsn::ZERO, "refused appends write nothing");
     let lsn = journal.append(b"fine")?;
-    assert!(matches!(journal.read(Lsn::new(lsn.get() + 1)), Err(Error::NoFrame { .. })));
+    assert!(matches!(
+        journal.read(Lsn::new(lsn.get() + 1)),
+        Err(Error::NoFrame { .. })
+    ));
     assert!(matches!(journal.read(Lsn::new(1 << 40)), Err(Error::NoFrame { .. })));
     assert!(matches!(journal.sync_to(Lsn::new(1 << 40)), Err(Error::NoFrame { .. })));
     assert!(matches!(journal.bytes(0, 1 << 20), Err(Error::OutOfRange { .. })));
@@ -171,7 +191,9 @@ fn bad_arguments_are_refused_without_writing() -> emdb_journal::Result<()> {
         Err(Error::InvalidOptions(_))
     ));
     assert!(matches!(
-        JournalOptions::new().group_window(std::time::Duration::from_secs(1)).open(&path),
+        JournalOptions::new()
+            .group_window(std::time::Duration::from_secs(1))
+            .open(&path),
         Err(Error::InvalidOptions(_))
     ));
     assert!(matches!(
@@ -197,13 +219,19 @@ fn meta_survives_reopen_and_a_missing_sidecar_is_recreated() -> emdb_journal::Re
     let SidecarState::Valid(meta) = &journal.recovery().sidecar else {
         panic!("sidecar should be valid: {:?}", journal.recovery().sidecar);
     };
-    assert_eq!((meta.flags, meta.engine.as_slice(), meta.created_at_ms), (0b10, &b"engine area"[..], created));
+    assert_eq!(
+        (meta.flags, meta.engine.as_slice(), meta.created_at_ms),
+        (0b10, &b"engine area"[..], created)
+    );
     drop(journal);
     std::fs::remove_file(path.with_extension("log.meta"))?;
     let journal = Journal::open(&path)?;
     assert_eq!(journal.recovery().sidecar, SidecarState::Missing);
     drop(journal);
-    assert!(path.with_extension("log.meta").exists(), "open recreates a missing sidecar");
+    assert!(
+        path.with_extension("log.meta").exists(),
+        "open recreates a missing sidecar"
+    );
     Ok(())
 }
 
@@ -211,8 +239,15 @@ fn meta_survives_reopen_and_a_missing_sidecar_is_recreated() -> emdb_journal::Re
 fn open_refuses_directories_missing_parents_and_foreign_files() {
     let (dir, path) = temp_log();
     assert!(matches!(Journal::open(dir.path()), Err(Error::InvalidPath { .. })));
-    assert!(matches!(Journal::open(dir.path().join("no/such/dir/log")), Err(Error::Io(_))));
+    assert!(matches!(
+        Journal::open(dir.path().join("no/such/dir/log")),
+        Err(Error::Io(_))
+    ));
     std::fs::write(&path, b"SQLite format 3\0").expect("write");
     assert!(matches!(Journal::open(&path), Err(Error::NotAJournal { .. })));
-    assert_eq!(std::fs::read(&path).expect("read"), b"SQLite format 3\0", "file untouched");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        b"SQLite format 3\0",
+        "file untouched"
+    );
 }

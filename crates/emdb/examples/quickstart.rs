@@ -18,7 +18,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..100_000u32 {
         journal.append(format!("user:{i:06} signed up").as_bytes())?;
     }
-    let batch: Vec<Vec<u8>> = (0..1_000u32).map(|i| format!("order:{i:04} paid").into_bytes()).collect();
+    let batch: Vec<Vec<u8>> = (0..1_000u32)
+        .map(|i| format!("order:{i:04} paid").into_bytes())
+        .collect();
     let receipt = journal.append_batch(&batch)?;
     journal.sync()?;
     println!(

@@ -168,6 +168,13 @@ pub(crate) fn recover(
     let scan = scan::scan_with(bytes, start, &mut |record| replay.record(record))
         .map_err(|(source, lsn)| Error::Replay { lsn, source })?;
 
+    if scan.end.get() == 0 && matches!(scan.tail, Tail::Torn { .. }) && !starts_with_magic(bytes) {
+        // Nothing valid anywhere and not even a torn first frame: a foreign file that
+        // happens to start with a zero byte. Refuse it, untouched.
+        return Err(Error::NotAJournal {
+            path: path.to_path_buf(),
+        });
+    }
     let mut read_only = false;
     let mut cut = None;
     match scan.tail {
@@ -225,6 +232,12 @@ fn check_first_bytes(path: &Path, file: &File, len: u64) -> Result<()> {
     }
 }
 
+/// Whether `bytes` start with the frame magic (or the whole of them is a prefix of it).
+fn starts_with_magic(bytes: &[u8]) -> bool {
+    let n = bytes.len().min(frame::MAGIC.len());
+    n > 0 && bytes[..n] == frame::MAGIC[..n]
+}
+
 /// Checks that the frame at `anchor` is whole, ends at `end`, and carries `crc`.
 fn check_anchor(bytes: &[u8], anchor: u64, end: u64, crc: u32) -> std::result::Result<(), &'static str> {
     let at = usize::try_from(anchor).map_err(|_| "anchor beyond the address space")?;
@@ -242,10 +255,11 @@ fn check_anchor(bytes: &[u8], anchor: u64, end: u64, crc: u32) -> std::result::R
             if frame::stored_checksum(&here[..len]) != Some(crc) {
                 return Err("the checkpoint's last frame differs from the one recorded");
             }
-            if let Ok(crate::batch::Content::Batch(b)) = crate::batch::content(&here[frame::HEADER_LEN..len - frame::TRAILER_LEN]) {
-                if b.more() {
-                    return Err("the checkpoint ends inside a multi-frame batch");
-                }
+            if let Ok(crate::batch::Content::Batch(b)) =
+                crate::batch::content(&here[frame::HEADER_LEN..len - frame::TRAILER_LEN])
+                && b.more()
+            {
+                return Err("the checkpoint ends inside a multi-frame batch");
             }
             Ok(())
         }
@@ -266,7 +280,10 @@ fn save_cut_bytes(path: &Path, bytes: &[u8], offset: u64) -> Result<Option<PathB
         } else {
             paths::sibling(&base, &format!(".{n}"))
         };
-        let created = crate::lock::private_options().write(true).create_new(true).open(&target);
+        let created = crate::lock::private_options()
+            .write(true)
+            .create_new(true)
+            .open(&target);
         let out = match created {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

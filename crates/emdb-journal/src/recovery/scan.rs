@@ -178,16 +178,16 @@ pub(crate) fn scan_with<E>(
                 group.frames += 1;
                 group.last = (pos, crc);
                 pos += len;
-                if !b.more() {
-                    if let Some(group) = open.take() {
-                        for &(lsn, off, len) in &group.records {
-                            deliver(on_record, lsn, off, len)?;
-                        }
-                        frames += group.frames;
-                        records += group.records.len() as u64;
-                        last = Some(group.last);
-                        end = pos;
+                if !b.more()
+                    && let Some(group) = open.take()
+                {
+                    for &(lsn, off, len) in &group.records {
+                        deliver(on_record, lsn, off, len)?;
                     }
+                    frames += group.frames;
+                    records += group.records.len() as u64;
+                    last = Some(group.last);
+                    end = pos;
                 }
             }
         }
@@ -244,14 +244,20 @@ fn classify(bytes: &[u8], x: usize, stop: &Decoded) -> (Tail, usize) {
         return (Tail::Clean, x);
     }
     let garbage_end = x + rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    let torn = (Tail::Torn { offset: Lsn::new(x as u64) }, garbage_end);
+    let torn = (
+        Tail::Torn {
+            offset: Lsn::new(x as u64),
+        },
+        garbage_end,
+    );
     let Some(next) = next_valid_frame(bytes, x + 1) else {
         return torn;
     };
-    if let Some(claimed_end) = intact_claimed_end(rest) {
-        if x + claimed_end <= bytes.len() && is_zero(&bytes[x + claimed_end..]) {
-            return torn;
-        }
+    if let Some(claimed_end) = intact_claimed_end(rest)
+        && x + claimed_end <= bytes.len()
+        && is_zero(&bytes[x + claimed_end..])
+    {
+        return torn;
     }
     let reason = match stop {
         _ if is_zero(&rest[..rest.len().min(frame::HEADER_LEN)]) => "zeroed bytes where a frame should start",
@@ -287,7 +293,8 @@ pub(crate) fn next_valid_frame(bytes: &[u8], from: usize) -> Option<usize> {
     while i + frame::OVERHEAD <= bytes.len() {
         let k = bytes[i..].iter().position(|&b| b == frame::MAGIC[0])?;
         let y = i + k;
-        if bytes.get(y..y + 4) == Some(&frame::MAGIC[..]) && matches!(frame::decode(&bytes[y..]), Decoded::Frame { .. }) {
+        if bytes.get(y..y + 4) == Some(&frame::MAGIC[..]) && matches!(frame::decode(&bytes[y..]), Decoded::Frame { .. })
+        {
             return Some(y);
         }
         i = y + 1;
@@ -297,5 +304,164 @@ pub(crate) fn next_valid_frame(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// Whether every byte is zero (vectorises; no early exit inside a chunk).
 pub(crate) fn is_zero(bytes: &[u8]) -> bool {
-    bytes.chunks(64 << 10).all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0)
+    bytes
+        .chunks(64 << 10)
+        .all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(payloads: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in payloads {
+            frame::encode(p, &mut out);
+        }
+        out
+    }
+
+    fn batch_parts(parts: &[(&[&[u8]], u8)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (records, flags) in parts {
+            out.extend(crate::batch::frame_of(records, *flags));
+        }
+        out
+    }
+
+    #[test]
+    fn a_whole_log_and_its_zero_tail_are_clean() {
+        let mut bytes = log(&[b"a", b"bb", b"ccc"]);
+        let end = bytes.len() as u64;
+        let s = scan(&bytes, Lsn::ZERO);
+        assert_eq!((s.end.get(), s.frames, s.records, s.tail), (end, 3, 3, Tail::Clean));
+        bytes.resize(bytes.len() + 4096, 0);
+        let s = scan(&bytes, Lsn::ZERO);
+        assert_eq!((s.end.get(), s.tail, s.cut_end), (end, Tail::Clean, end));
+        assert_eq!(scan(&[], Lsn::ZERO).tail, Tail::Clean);
+    }
+
+    #[test]
+    fn a_partial_last_frame_is_torn() {
+        let bytes = log(&[b"first", b"second"]);
+        let first_end = frame::frame_len(5) as u64;
+        for cut in first_end as usize + 1..bytes.len() {
+            let s = scan(&bytes[..cut], Lsn::ZERO);
+            assert_eq!(s.end.get(), first_end);
+            assert_eq!(
+                s.tail,
+                Tail::Torn {
+                    offset: Lsn::new(first_end)
+                }
+            );
+            assert_eq!(
+                s.cut_end,
+                cut as u64 - bytes[..cut].iter().rev().take_while(|&&b| b == 0).count() as u64
+            );
+        }
+    }
+
+    #[test]
+    fn damage_followed_by_a_valid_frame_is_corrupt() {
+        let mut bytes = log(&[b"one", b"two", b"three"]);
+        let second = frame::frame_len(3);
+        bytes[second + 9] ^= 1;
+        let s = scan(&bytes, Lsn::ZERO);
+        assert_eq!(s.end.get(), second as u64);
+        let third = 2 * frame::frame_len(3) as u64;
+        assert!(matches!(
+            s.tail,
+            Tail::Corrupt { offset, next_valid, reason: "checksum mismatch" }
+                if offset.get() == second as u64 && next_valid.get() == third
+        ));
+        assert_eq!(s.cut_end, s.end.get(), "nothing is cut after corruption");
+    }
+
+    #[test]
+    fn zeros_before_a_valid_frame_are_corrupt() {
+        let mut bytes = log(&[b"one", b"two", b"three"]);
+        let second = frame::frame_len(3);
+        bytes[second..2 * second].fill(0);
+        let s = scan(&bytes, Lsn::ZERO);
+        assert!(matches!(
+            s.tail,
+            Tail::Corrupt {
+                reason: "zeroed bytes where a frame should start",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn multi_frame_batches_count_only_when_complete() {
+        let a: &[&[u8]] = &[b"r1", b"r2"];
+        let b: &[&[u8]] = &[b"r3"];
+        let whole = batch_parts(&[(a, crate::batch::FLAG_MORE), (b, crate::batch::FLAG_CONT)]);
+        let s = scan(&whole, Lsn::ZERO);
+        assert_eq!(
+            (s.frames, s.records, s.tail, s.end.get()),
+            (2, 3, Tail::Clean, whole.len() as u64)
+        );
+
+        let first_only = batch_parts(&[(a, crate::batch::FLAG_MORE)]);
+        let s = scan(&first_only, Lsn::ZERO);
+        assert_eq!((s.frames, s.records, s.end.get()), (0, 0, 0));
+        assert_eq!(s.tail, Tail::IncompleteBatch { offset: Lsn::ZERO });
+        assert_eq!(s.cut_end, first_only.len() as u64);
+
+        let orphan = batch_parts(&[(b, crate::batch::FLAG_CONT)]);
+        assert!(matches!(scan(&orphan, Lsn::ZERO).tail, Tail::Corrupt { .. }));
+
+        let mut interrupted = batch_parts(&[(a, crate::batch::FLAG_MORE)]);
+        interrupted.extend(log(&[b"plain"]));
+        assert!(matches!(
+            scan(&interrupted, Lsn::ZERO).tail,
+            Tail::Corrupt {
+                reason: "a frame interrupts a multi-frame batch",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_journal_tags_are_refused() {
+        let bytes = log(&[b"ok", &[0xBB, 1, 2]]);
+        let s = scan(&bytes, Lsn::ZERO);
+        assert_eq!(s.records, 1);
+        assert!(matches!(
+            s.tail,
+            Tail::Corrupt {
+                reason: "frame uses a journal tag this version does not know",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn records_are_delivered_in_order_with_offsets() {
+        let mut bytes = log(&[b"alpha"]);
+        bytes.extend(batch_parts(&[(&[b"b1", b"b2"], 0)]));
+        let mut seen = Vec::new();
+        let s = scan_with(&bytes, 0, &mut |r: Record<'_>| {
+            assert_eq!(&bytes[r.offset as usize..r.offset as usize + r.bytes.len()], r.bytes);
+            seen.push(r.bytes.to_vec());
+            Ok::<(), ()>(())
+        })
+        .expect("scan");
+        assert_eq!(seen, vec![b"alpha".to_vec(), b"b1".to_vec(), b"b2".to_vec()]);
+        assert_eq!(s.records, 3);
+        assert_eq!(s.last_frame, Some(Lsn::new(frame::frame_len(5) as u64)));
+    }
+
+    #[test]
+    fn a_scan_from_a_later_start_sees_only_the_rest() {
+        let bytes = log(&[b"a", b"b", b"c"]);
+        let s = scan(&bytes, Lsn::new(frame::frame_len(1) as u64));
+        assert_eq!((s.frames, s.tail), (2, Tail::Clean));
+        let beyond = scan(&bytes, Lsn::new(10_000));
+        assert_eq!(
+            (beyond.start.get(), beyond.end.get()),
+            (bytes.len() as u64, bytes.len() as u64)
+        );
+    }
 }

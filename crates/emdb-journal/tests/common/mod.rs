@@ -31,7 +31,10 @@ pub fn payload(i: u64, len: usize) -> Vec<u8> {
 /// Every record of the journal, in order, as owned bytes.
 pub fn all_records(journal: &Journal) -> Result<Vec<Vec<u8>>> {
     let snapshot = journal.snapshot()?;
-    snapshot.records(Lsn::ZERO).map(|r| r.map(|r| r.bytes.to_vec())).collect()
+    snapshot
+        .records(Lsn::ZERO)
+        .map(|r| r.map(|r| r.bytes.to_vec()))
+        .collect()
 }
 
 /// The data file's bytes.
