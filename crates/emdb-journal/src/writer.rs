@@ -61,26 +61,31 @@ const STREAM_CHUNK: usize = 64 << 10;
 
 /// Streams one frame into the write buffer, writing the buffer out when it fills and
 /// writing large pieces straight from the caller's memory, so a frame of any size is
-/// copied at most once, into a buffer that stays in cache. Accumulates the frame's CRC.
+/// copied at most once, into a buffer that stays in cache.
+///
+/// A frame that fits the buffer is simply copied in and its CRC computed in one pass at
+/// the end (`streaming == false`); a larger one accumulates its CRC piece by piece.
 struct Sink<'a> {
     journal: &'a Journal,
     st: &'a mut State,
+    streaming: bool,
     crc: u32,
-    /// Buffer length past which the buffer is written out mid-frame.
-    limit: usize,
 }
 
 impl Sink<'_> {
     fn put(&mut self, bytes: &[u8]) -> Result<()> {
-        self.crc = crc32c::crc32c_append(self.crc, bytes);
-        if self.st.buf.len() + bytes.len() > self.limit {
-            self.journal.write_out(self.st)?;
-            if bytes.len() > self.limit {
-                let target = self.journal.dsync.as_ref().unwrap_or(&self.journal.file);
-                file::write_all_at(target, bytes, self.st.written).map_err(|e| self.journal.poison(e))?;
-                self.st.written += bytes.len() as u64;
-                self.st.writes += 1;
-                return Ok(());
+        if self.streaming {
+            self.crc = crc32c::crc32c_append(self.crc, bytes);
+            let limit = self.journal.options.write_buffer.max(STREAM_CHUNK);
+            if self.st.buf.len() + bytes.len() > limit {
+                self.journal.write_out(self.st)?;
+                if bytes.len() > limit {
+                    let target = self.journal.dsync.as_ref().unwrap_or(&self.journal.file);
+                    file::write_all_at(target, bytes, self.st.written).map_err(|e| self.journal.poison(e))?;
+                    self.st.written += bytes.len() as u64;
+                    self.st.writes += 1;
+                    return Ok(());
+                }
             }
         }
         self.st.buf.extend_from_slice(bytes);
@@ -221,16 +226,21 @@ impl Journal {
         }
         let lsn = st.tail;
         st.tail += len as u64;
+        let streaming = len > cap;
+        let start = st.buf.len();
         let mut sink = Sink {
             journal: self,
             st,
+            streaming,
             crc: 0,
-            // A frame that fits the buffer is encoded whole and written in one piece.
-            limit: if len > cap { cap.max(STREAM_CHUNK) } else { usize::MAX },
         };
         sink.put(&frame::header(payload_len))?;
         emit(&mut sink)?;
-        let crc = sink.crc;
+        let crc = if streaming {
+            sink.crc
+        } else {
+            crc32c::crc32c(&sink.st.buf[start..])
+        };
         sink.put(&crc.to_le_bytes())?;
         debug_assert_eq!(st.written + st.buf.len() as u64, st.tail);
         st.last_frame = Some((lsn, crc));
