@@ -131,17 +131,25 @@ fn total(iters: u64, what: &str, mut once: impl FnMut() -> Outcome) -> Duration 
 // ---------------------------------------------------------------------------------------
 // sync_each
 
-fn journal_sync_each(options: JournalOptions, records: &[&[u8]]) -> Outcome {
+/// Opens a fresh journal, times `work` on it (closing is not timed).
+fn time_journal(options: JournalOptions, work: impl FnOnce(&Journal) -> Result<(), BoxError>) -> Outcome {
     let dir = temp_dir()?;
     let journal = options.open(log_path(&dir))?;
     let start = Instant::now();
-    for record in records {
-        black_box(journal.append(black_box(record))?);
-        journal.sync()?;
-    }
+    work(&journal)?;
     let elapsed = start.elapsed();
     journal.close()?;
     Ok(elapsed)
+}
+
+fn journal_sync_each(options: JournalOptions, records: &[&[u8]]) -> Outcome {
+    time_journal(options, |journal| {
+        for record in records {
+            black_box(journal.append(black_box(record))?);
+            journal.sync()?;
+        }
+        Ok(())
+    })
 }
 
 fn file_sync_each(records: &[&[u8]]) -> Outcome {
@@ -195,16 +203,12 @@ fn sync_each(c: &mut Criterion) {
 // bulk
 
 fn journal_bulk_batches(records: &[&[u8]]) -> Outcome {
-    let dir = temp_dir()?;
-    let journal = Journal::open(log_path(&dir))?;
-    let start = Instant::now();
-    for batch in records.chunks(BATCH) {
-        black_box(journal.append_batch(black_box(batch))?);
-    }
-    journal.sync()?;
-    let elapsed = start.elapsed();
-    journal.close()?;
-    Ok(elapsed)
+    time_journal(JournalOptions::new(), |journal| {
+        for batch in records.chunks(BATCH) {
+            black_box(journal.append_batch(black_box(batch))?);
+        }
+        Ok(journal.sync()?)
+    })
 }
 
 fn file_bulk_batches(records: &[&[u8]]) -> Outcome {
@@ -225,16 +229,12 @@ fn file_bulk_batches(records: &[&[u8]]) -> Outcome {
 }
 
 fn journal_bulk_single(records: &[&[u8]]) -> Outcome {
-    let dir = temp_dir()?;
-    let journal = Journal::open(log_path(&dir))?;
-    let start = Instant::now();
-    for record in records {
-        black_box(journal.append(black_box(record))?);
-    }
-    journal.sync()?;
-    let elapsed = start.elapsed();
-    journal.close()?;
-    Ok(elapsed)
+    time_journal(JournalOptions::new(), |journal| {
+        for record in records {
+            black_box(journal.append(black_box(record))?);
+        }
+        Ok(journal.sync()?)
+    })
 }
 
 fn bufwriter_bulk_single(records: &[&[u8]]) -> Outcome {
