@@ -1,5 +1,12 @@
-//! Sharded fingerprint hash index and skiplist range index for log-structured stores.
+//! Indexes for log-structured stores, with no I/O: a sharded fingerprint hash index and a
+//! skiplist range index, both mapping keys to [`Location`]s in a log.
 //!
-//! This crate is a placeholder in the workspace: its index is built by a later milestone
-//! (see `docs/ARCHITECTURE.md`). It performs no I/O and holds no unsafe code.
+//! (Crate documentation is completed with the hash index.)
 #![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod error;
+mod location;
+
+pub use error::{Error, Result};
+pub use location::Location;
