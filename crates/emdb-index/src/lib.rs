@@ -6,7 +6,9 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod error;
+mod hash;
 mod location;
 
 pub use error::{Error, Result};
+pub use hash::{HashIndex, SeededHasher, default_shards};
 pub use location::Location;

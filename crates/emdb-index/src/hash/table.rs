@@ -1,0 +1,355 @@
+//! One shard: an open-addressing table of packed slots with Robin Hood probing.
+//!
+//! * A key's home is `h32 * capacity >> 32` (a multiply, no power-of-two capacity needed),
+//!   so the table can grow by half instead of doubling, which keeps the load between
+//!   0.57 and 0.85 and the memory per entry between 19 and 28 bytes.
+//! * Robin Hood insertion keeps probe sequences short and lets a lookup stop as soon as
+//!   it meets a slot closer to its home than the probe is: a miss costs a few slots.
+//! * Deletion shifts the following run back by one (no tombstones), so a table never
+//!   degrades with churn.
+
+use std::collections::HashMap;
+
+use super::slot::{FINGERPRINT_MASK, Slot};
+use crate::location::Location;
+
+/// Largest load before the table grows.
+const MAX_LOAD_NUM: usize = 85;
+const MAX_LOAD_DEN: usize = 100;
+/// Smallest non-empty capacity.
+const MIN_CAPACITY: usize = 16;
+
+type Expiries = HashMap<u64, u64, foldhash::fast::FixedState>;
+
+/// The table of one shard.
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    slots: Vec<Slot>,
+    len: usize,
+    /// Expiries of the slots with HAS_EXPIRY, by offset (an expiry belongs to a record,
+    /// and a record has one offset).
+    expiries: Expiries,
+}
+
+impl Table {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Bytes this table holds on the heap.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.expiries.capacity() * (2 * std::mem::size_of::<u64>() + 1)
+    }
+
+    fn home(&self, h32: u32) -> usize {
+        ((u64::from(h32) * self.slots.len() as u64) >> 32) as usize
+    }
+
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.slots.len() { 0 } else { i + 1 }
+    }
+
+    /// How far `slot`, sitting at `i`, is from its home.
+    fn displacement(&self, slot: Slot, i: usize) -> usize {
+        let home = self.home(slot.h32());
+        if i >= home {
+            i - home
+        } else {
+            i + self.slots.len() - home
+        }
+    }
+
+    fn location_of(&self, slot: Slot) -> Location {
+        let expiry = if slot.has_expiry() {
+            self.expiries.get(&slot.offset()).copied().unwrap_or(0)
+        } else {
+            0
+        };
+        slot.location(expiry)
+    }
+
+    /// The index of the slot whose key is the caller's: fingerprint equal and `is_key`
+    /// true.
+    pub(crate) fn find(&self, hash: u64, is_key: &mut dyn FnMut(Location) -> bool) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let fingerprint = hash & FINGERPRINT_MASK;
+        let mut i = self.home(hash as u32);
+        let mut distance = 0;
+        loop {
+            let slot = self.slots[i];
+            if !slot.is_occupied() || self.displacement(slot, i) < distance {
+                return None;
+            }
+            if slot.fingerprint() == fingerprint && is_key(self.location_of(slot)) {
+                return Some(i);
+            }
+            i = self.next(i);
+            distance += 1;
+        }
+    }
+
+    pub(crate) fn get(&self, at: usize) -> Location {
+        self.location_of(self.slots[at])
+    }
+
+    /// Replaces the location in the occupied slot `at` (same key), returning the old one.
+    pub(crate) fn replace(&mut self, at: usize, hash: u64, location: &Location) -> Location {
+        let old = self.location_of(self.slots[at]);
+        self.forget_expiry(self.slots[at]);
+        self.slots[at] = Slot::new(hash, location);
+        self.remember_expiry(location);
+        old
+    }
+
+    /// Adds a key known to be absent.
+    pub(crate) fn insert_new(&mut self, hash: u64, location: &Location) {
+        self.reserve(1);
+        self.place(Slot::new(hash, location));
+        self.remember_expiry(location);
+        self.len += 1;
+    }
+
+    /// Removes the occupied slot `at`, returning its location.
+    pub(crate) fn remove_at(&mut self, at: usize) -> Location {
+        let removed = self.slots[at];
+        let location = self.location_of(removed);
+        self.forget_expiry(removed);
+        let mut i = at;
+        loop {
+            let j = self.next(i);
+            let s = self.slots[j];
+            if !s.is_occupied() || self.displacement(s, j) == 0 {
+                self.slots[i] = Slot::EMPTY;
+                break;
+            }
+            self.slots[i] = s;
+            i = j;
+        }
+        self.len -= 1;
+        location
+    }
+
+    fn remember_expiry(&mut self, location: &Location) {
+        if location.expires_at != 0 {
+            self.expiries.insert(location.offset, location.expires_at);
+        }
+    }
+
+    fn forget_expiry(&mut self, slot: Slot) {
+        if slot.has_expiry() {
+            self.expiries.remove(&slot.offset());
+        }
+    }
+
+    /// Robin Hood placement of a slot whose key is absent; capacity is available.
+    fn place(&mut self, slot: Slot) {
+        let mut carried = slot;
+        let mut i = self.home(carried.h32());
+        let mut distance = 0;
+        loop {
+            let here = self.slots[i];
+            if !here.is_occupied() {
+                self.slots[i] = carried;
+                return;
+            }
+            let d = self.displacement(here, i);
+            if d < distance {
+                self.slots[i] = carried;
+                carried = here;
+                distance = d;
+            }
+            i = self.next(i);
+            distance += 1;
+        }
+    }
+
+    /// Makes room for `additional` more entries without exceeding the maximum load.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let needed = self.len + additional;
+        if needed * MAX_LOAD_DEN <= self.slots.len() * MAX_LOAD_NUM {
+            return;
+        }
+        let mut capacity = self.slots.len().max(MIN_CAPACITY);
+        while needed * MAX_LOAD_DEN > capacity * MAX_LOAD_NUM {
+            capacity += capacity / 2;
+        }
+        self.rebuild(capacity);
+    }
+
+    /// Rehashes every slot into a table of `capacity` slots.
+    fn rebuild(&mut self, capacity: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; capacity]);
+        for slot in old.into_iter().filter(|s| s.is_occupied()) {
+            self.place(slot);
+        }
+    }
+
+    /// Empties the table and frees its memory.
+    pub(crate) fn clear(&mut self) {
+        *self = Table::default();
+    }
+
+    /// Every location, in slot order.
+    pub(crate) fn for_each(&self, f: &mut dyn FnMut(Location)) {
+        for &slot in self.slots.iter().filter(|s| s.is_occupied()) {
+            f(self.location_of(slot));
+        }
+    }
+
+    /// Keeps the entries `keep` approves; returns how many were removed.
+    pub(crate) fn retain(&mut self, keep: &mut dyn FnMut(Location) -> bool) -> usize {
+        let before = self.len;
+        let mut kept = Vec::with_capacity(self.len);
+        let mut dropped = Vec::new();
+        for &slot in self.slots.iter().filter(|s| s.is_occupied()) {
+            if keep(self.location_of(slot)) {
+                kept.push(slot);
+            } else {
+                dropped.push(slot);
+            }
+        }
+        for slot in dropped {
+            self.forget_expiry(slot);
+        }
+        self.len = kept.len();
+        let mut capacity = MIN_CAPACITY;
+        while self.len * MAX_LOAD_DEN > capacity * MAX_LOAD_NUM {
+            capacity += capacity / 2;
+        }
+        self.slots = vec![Slot::EMPTY; if self.len == 0 { 0 } else { capacity }];
+        for slot in kept {
+            self.place(slot);
+        }
+        before - self.len
+    }
+
+    /// The raw parts, for snapshots.
+    pub(crate) fn parts(&self) -> (&[Slot], &Expiries) {
+        (&self.slots, &self.expiries)
+    }
+
+    /// A table from raw parts, checked: every slot well formed, the count right, every
+    /// expiring slot's expiry present, and every slot reachable from its home.
+    pub(crate) fn from_parts(slots: Vec<Slot>, expiries: Expiries) -> Result<Table, &'static str> {
+        if slots.iter().any(|s| !s.is_well_formed()) {
+            return Err("a slot has unknown flags");
+        }
+        let len = slots.iter().filter(|s| s.is_occupied()).count();
+        // The load bound also guarantees an empty slot, which ends every probe.
+        if len * MAX_LOAD_DEN > slots.len() * MAX_LOAD_NUM {
+            return Err("a table is fuller than any this version builds");
+        }
+        let table = Table { slots, len, expiries };
+        let n = table.slots.len();
+        let mut expiring = 0;
+        // Walk the runs of occupied slots starting after an empty one (so no run wraps
+        // unseen): each slot's home must lie inside its run, at or before the slot, or a
+        // probe from the home would stop at an empty slot and never find it.
+        let start = table.slots.iter().position(|s| !s.is_occupied()).unwrap_or(0);
+        let mut run = 0;
+        for k in 1..=n {
+            let i = (start + k) % n;
+            let slot = table.slots[i];
+            if !slot.is_occupied() {
+                run = 0;
+                continue;
+            }
+            if table.displacement(slot, i) > run {
+                return Err("a slot is not reachable from its home");
+            }
+            run += 1;
+            if slot.has_expiry() {
+                expiring += 1;
+                if !table.expiries.contains_key(&slot.offset()) {
+                    return Err("an expiring slot has no expiry");
+                }
+            }
+        }
+        if expiring < table.expiries.len() {
+            return Err("an expiry belongs to no slot");
+        }
+        Ok(table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash_of(i: u64) -> u64 {
+        i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i << 17)
+    }
+
+    #[test]
+    fn insert_find_replace_remove() {
+        let mut t = Table::default();
+        for i in 0..1000u64 {
+            t.insert_new(hash_of(i), &Location::new(i, i as u32));
+        }
+        assert_eq!(t.len(), 1000);
+        assert!(t.len() * 100 <= t.capacity() * 85);
+        for i in 0..1000u64 {
+            let at = t.find(hash_of(i), &mut |l| l.offset == i).expect("present");
+            assert_eq!(t.get(at), Location::new(i, i as u32));
+        }
+        assert!(t.find(hash_of(5000), &mut |_| true).is_none());
+        let at = t.find(hash_of(7), &mut |l| l.offset == 7).expect("present");
+        let old = t.replace(at, hash_of(7), &Location::new(7, 1).expiring_at(99));
+        assert_eq!(old, Location::new(7, 7));
+        let at = t.find(hash_of(7), &mut |l| l.offset == 7).expect("present");
+        assert_eq!(t.get(at).expires_at, 99);
+        for i in (0..1000u64).step_by(2) {
+            let at = t.find(hash_of(i), &mut |l| l.offset == i).expect("present");
+            t.remove_at(at);
+        }
+        assert_eq!(t.len(), 500);
+        for i in 0..1000u64 {
+            assert_eq!(
+                t.find(hash_of(i), &mut |l| l.offset == i).is_some(),
+                i % 2 == 1,
+                "key {i}"
+            );
+        }
+        let (slots, expiries) = t.parts();
+        assert!(Table::from_parts(slots.to_vec(), expiries.clone()).is_ok());
+    }
+
+    #[test]
+    fn identical_hashes_are_told_apart_by_the_caller() {
+        let mut t = Table::default();
+        for i in 0..100u64 {
+            t.insert_new(42, &Location::new(i, 1));
+        }
+        for i in 0..100u64 {
+            assert!(t.find(42, &mut |l| l.offset == i).is_some());
+        }
+        let removed = t.retain(&mut |l| l.offset >= 50);
+        assert_eq!((removed, t.len()), (50, 50));
+        assert!(t.find(42, &mut |l| l.offset == 10).is_none());
+        assert!(t.find(42, &mut |l| l.offset == 60).is_some());
+    }
+
+    #[test]
+    fn damaged_parts_are_refused() {
+        let mut t = Table::default();
+        for i in 0..50u64 {
+            t.insert_new(hash_of(i), &Location::new(i, 1).expiring_at(if i == 3 { 9 } else { 0 }));
+        }
+        let (slots, expiries) = t.parts();
+        let mut bad = slots.to_vec();
+        let first = bad.iter().position(|s| s.is_occupied()).expect("one");
+        bad[first].0[0] |= 8;
+        assert!(Table::from_parts(bad, expiries.clone()).is_err());
+        assert!(Table::from_parts(slots.to_vec(), Expiries::default()).is_err());
+        let mut extra = expiries.clone();
+        extra.insert(123_456, 1);
+        assert!(Table::from_parts(slots.to_vec(), extra).is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! Snapshots: a round trip keeps every entry and the seed; every truncation and every
+//! flipped byte of the bytes is an error, never a panic.
+
+use emdb_index::{Error, HashIndex, Location};
+
+fn keys(n: u64) -> Vec<Vec<u8>> {
+    (0..n).map(|i| format!("key-{i}").into_bytes()).collect()
+}
+
+fn build(n: u64, shards: usize) -> (HashIndex, Vec<Vec<u8>>) {
+    let keys = keys(n);
+    let index = HashIndex::with_seed(0xABCD, shards);
+    for (i, k) in keys.iter().enumerate() {
+        let loc = Location::new(i as u64 * 100, i as u32).expiring_at(if i % 5 == 0 { 1_000 + i as u64 } else { 0 });
+        index
+            .insert(k, loc, |l| keys[(l.offset / 100) as usize] == *k)
+            .expect("fits");
+    }
+    (index, keys)
+}
+
+#[test]
+fn a_snapshot_round_trips_every_entry() -> Result<(), Error> {
+    let (index, keys) = build(5_000, 8);
+    let bytes = index.snapshot();
+    let loaded = HashIndex::from_snapshot(&bytes)?;
+    assert_eq!(loaded.len(), index.len());
+    assert_eq!(loaded.shard_count(), 8);
+    for (i, k) in keys.iter().enumerate() {
+        let want = index.get(k, |l| keys[(l.offset / 100) as usize] == *k);
+        assert!(want.is_some());
+        assert_eq!(
+            loaded.get(k, |l| keys[(l.offset / 100) as usize] == *k),
+            want,
+            "key {i}"
+        );
+    }
+    // The loaded index keeps working: the same seed finds new keys where they belong.
+    loaded.insert(b"new", Location::new(1, 1), |l| l.offset == 1)?;
+    assert_eq!(loaded.get(b"new", |l| l.offset == 1), Some(Location::new(1, 1)));
+    assert_eq!(HashIndex::from_snapshot(&loaded.snapshot())?.len(), index.len() + 1);
+    let empty = HashIndex::with_seed(3, 2);
+    assert!(HashIndex::from_snapshot(&empty.snapshot())?.is_empty());
+    Ok(())
+}
+
+#[test]
+fn every_truncation_and_flipped_byte_is_an_error() {
+    let (index, _) = build(300, 2);
+    let bytes = index.snapshot();
+    for cut in 0..bytes.len() {
+        assert!(
+            HashIndex::from_snapshot(&bytes[..cut]).is_err(),
+            "truncation at {cut} accepted"
+        );
+    }
+    for at in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x04;
+        assert!(HashIndex::from_snapshot(&damaged).is_err(), "flip at {at} accepted");
+    }
+}
+
+#[test]
+fn a_valid_checksum_over_bad_structure_is_still_refused() {
+    let (index, _) = build(100, 2);
+    let mut bytes = index.snapshot();
+    let body = bytes.len() - 4;
+    // Claim an absurd capacity in the first shard and re-seal the checksum.
+    bytes[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+    let crc = crc32c(&bytes[..body]);
+    bytes[body..].copy_from_slice(&crc.to_le_bytes());
+    assert!(matches!(HashIndex::from_snapshot(&bytes), Err(Error::Snapshot { .. })));
+    // A newer version is reported as such.
+    let mut newer = index.snapshot();
+    newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+    assert!(matches!(
+        HashIndex::from_snapshot(&newer),
+        Err(Error::SnapshotVersion { found: 2, supported: 1 })
+    ));
+}
+
+/// CRC-32C, bitwise (tests only; the crate uses the hardware-accelerated one).
+fn crc32c(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
