@@ -34,7 +34,8 @@ pub type SeededHasher = foldhash::fast::FixedState;
 #[derive(Debug, Default)]
 struct Shard(RwLock<Table>);
 
-/// Sharded fingerprint hash index. See the [module docs](self).
+/// Sharded fingerprint hash index: 16 bytes a slot plus a tag byte, keys resolved by
+/// the caller (see the [crate docs](crate)).
 ///
 /// ```
 /// use emdb_index::{HashIndex, Location};

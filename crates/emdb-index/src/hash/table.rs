@@ -279,10 +279,13 @@ impl Table {
         if len * MAX_LOAD_DEN > slots.len() * MAX_LOAD_NUM {
             return Err("a table is fuller than any this version builds");
         }
-        let tags = slots
+        let mut tags: Vec<u8> = slots
             .iter()
             .map(|&s| if s.is_occupied() { tag_of_slot(s) } else { 0 })
             .collect();
+        if !tags.is_empty() {
+            tags.extend_from_slice(&[0; GROUP]);
+        }
         let table = Table {
             tags,
             slots,
