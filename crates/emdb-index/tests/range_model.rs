@@ -83,6 +83,7 @@ fn walk() -> impl Strategy<Value = Walk> {
 #[derive(Clone, Debug)]
 enum Op {
     Insert(Vec<u8>, Location),
+    InsertBatch(Vec<(Vec<u8>, Location)>),
     Remove(Vec<u8>),
     Get(Vec<u8>),
     Clear,
@@ -102,6 +103,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         8 => (key(), location()).prop_map(|(k, l)| Op::Insert(k, l)),
+        2 => proptest::collection::vec((key(), location()), 0..10).prop_map(Op::InsertBatch),
         3 => key().prop_map(Op::Remove),
         2 => key().prop_map(Op::Get),
         1 => Just(Op::Clear),
@@ -199,6 +201,16 @@ fn expected_range(model: &Model, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Ve
 fn apply(index: &RangeIndex, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
     match op {
         Op::Insert(key, loc) => prop_assert_eq!(index.insert(key, *loc), model.insert(key.clone(), *loc)),
+        Op::InsertBatch(items) => {
+            let mut batch = items.clone();
+            let mut new_keys = std::collections::BTreeSet::new();
+            for (k, l) in items {
+                if model.insert(k.clone(), *l).is_none() {
+                    new_keys.insert(k.clone());
+                }
+            }
+            prop_assert_eq!(index.insert_batch(&mut batch), new_keys.len());
+        }
         Op::Remove(key) => prop_assert_eq!(index.remove(key), model.remove(key)),
         Op::Get(key) => {
             prop_assert_eq!(index.get(key), model.get(key).copied());
