@@ -51,6 +51,15 @@ impl Cipher {
     }
 }
 
+impl std::fmt::Display for Cipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Cipher::Aes256Gcm => "AES-256-GCM",
+            Cipher::ChaCha20Poly1305 => "ChaCha20-Poly1305",
+        })
+    }
+}
+
 /// A keyed cipher instance (key schedule expanded once; zeroized on drop by the cipher
 /// crates).
 pub(crate) enum Keyed {

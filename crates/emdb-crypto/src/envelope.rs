@@ -1,29 +1,5 @@
-//! The envelope: a sealed payload that says how to open it.
-//!
-//! ```text
-//! offset  size  field
-//! 0       1     format version = 1
-//! 1       1     cipher id (1 AES-256-GCM, 2 ChaCha20-Poly1305)
-//! 2       12    nonce
-//! 14      n     ciphertext (as long as the plaintext)
-//! 14+n    16    tag
-//! ```
-//!
-//! 30 bytes of overhead. The caller's associated data is authenticated but not stored:
-//! bind whatever identifies the payload's place (a store binds record kind, namespace and
-//! database id), and an envelope moved, swapped or replayed elsewhere fails to open.
-//!
-//! # Nonces
-//!
-//! A nonce must never repeat under one key. Each [`SealKey`] draws a random 64-bit prefix
-//! from the operating system when it is made, and counts: the nonce is
-//! `prefix + (count >> 32)` (8 bytes) followed by the low 32 bits of the count (4 bytes).
-//! One `SealKey` therefore never repeats a nonce (2^64 seals). Two `SealKey`s over the
-//! same key (two sessions of one database) repeat one only if their prefixes land within
-//! each other's range, which for S sessions of up to 2^32·E seals each has a probability
-//! of about S²·E / 2^64: a million sessions of up to four billion seals each stay below
-//! one in ten million. Rotate keys long before either bound matters. Nonce generation is
-//! one atomic add: no system call per seal.
+//! The envelope: a sealed payload that says how to open it. The layout and the nonce
+//! scheme are documented on [`SealKey`], where rustdoc shows them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -84,6 +60,36 @@ pub fn parse_envelope(bytes: &[u8]) -> Result<EnvelopeParts<'_>> {
 }
 
 /// A key ready to seal and open envelopes with one cipher.
+///
+/// # The envelope
+///
+/// ```text
+/// offset  size  field
+/// 0       1     format version = 1
+/// 1       1     cipher id (1 AES-256-GCM, 2 ChaCha20-Poly1305)
+/// 2       12    nonce
+/// 14      n     ciphertext (as long as the plaintext)
+/// 14+n    16    tag
+/// ```
+///
+/// 30 bytes of overhead. The AEAD authenticates the ciphertext and, as associated data,
+/// the two header bytes followed by the caller's associated data (which is not stored).
+/// Bind whatever identifies the payload's place (a store binds record kind, namespace and
+/// database id): an envelope moved, swapped or replayed elsewhere fails to open, and so
+/// does one whose header was altered, or one stripped of its header (which is why an
+/// envelope is never also a valid emdb 1.0 payload).
+///
+/// # Nonces
+///
+/// A nonce must never repeat under one key. Each `SealKey` draws a random 64-bit prefix
+/// from the operating system when it is made, and counts: the nonce is
+/// `prefix + (count >> 32)` (8 bytes, little-endian) followed by the low 32 bits of the
+/// count (4 bytes). One `SealKey` therefore never repeats a nonce (2^64 seals). Two
+/// `SealKey`s over the same key (two sessions of one database) repeat one only if their
+/// prefixes land within each other's range, which for S sessions of up to 2^32·E seals
+/// each has a probability of about S²·E / 2^64: a million sessions of up to four billion
+/// seals each stay below one in ten million. Rotate keys long before either bound
+/// matters. Making a nonce is one atomic add: no system call per seal.
 ///
 /// ```
 /// use emdb_crypto::{Cipher, Key, SealKey};
@@ -147,7 +153,9 @@ impl SealKey {
         out.extend_from_slice(&nonce);
         let body = out.len();
         out.extend_from_slice(plaintext);
-        match self.keyed.seal(&nonce, aad, &mut out[body..]) {
+        let header = [ENVELOPE_VERSION, self.cipher.id()];
+        let sealed = with_header(header, aad, |full| self.keyed.seal(&nonce, full, &mut out[body..]));
+        match sealed {
             Ok(tag) => {
                 out.extend_from_slice(&tag);
                 Ok(())
@@ -186,7 +194,10 @@ impl SealKey {
                 key: self.cipher,
             });
         }
-        self.open_parts(parts.nonce, parts.ciphertext, parts.tag, aad, out)
+        let header = [ENVELOPE_VERSION, self.cipher.id()];
+        with_header(header, aad, |full| {
+            self.open_parts(parts.nonce, parts.ciphertext, parts.tag, full, out)
+        })
     }
 
     fn open_parts(
@@ -219,6 +230,25 @@ impl SealKey {
         Ok(out)
     }
 
+    /// Opens raw AEAD parts (a nonce, a ciphertext and a tag) under `aad` exactly as
+    /// given, with no envelope header: for data in other layouts, such as published test
+    /// vectors, and emdb 1.0's records (through [`SealKey::open_legacy`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TagMismatch`] when the parts do not open under this key and `aad`.
+    pub fn open_detached(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        ciphertext: &[u8],
+        tag: &[u8; TAG_LEN],
+        aad: &[u8],
+    ) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(ciphertext.len());
+        self.open_parts(nonce, ciphertext, tag, aad, &mut out)?;
+        Ok(out)
+    }
+
     /// Opens a payload in emdb 1.0's layout: nonce (12 bytes), ciphertext, tag (16), no
     /// version byte, no cipher id, no associated data. For reading databases written by
     /// emdb 1.0; never written by this crate.
@@ -237,9 +267,7 @@ impl SealKey {
             .try_into()
             .map_err(|_| Error::TooShort { len: sealed.len(), min })?;
         let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::TooShort { len: sealed.len(), min })?;
-        let mut out = Vec::with_capacity(ciphertext.len());
-        self.open_parts(nonce, ciphertext, tag, b"", &mut out)?;
-        Ok(out)
+        self.open_detached(nonce, ciphertext, tag, b"")
     }
 
     /// Re-seals an envelope for key rotation: opens it under `aad` with this key and seals
@@ -254,6 +282,23 @@ impl SealKey {
         let mut plain = Zeroizing::new(Vec::with_capacity(envelope.len()));
         self.open(envelope, aad, &mut plain)?;
         to.seal(&plain, to_aad, out)
+    }
+}
+
+/// Runs `f` with the associated data the AEAD sees: the envelope's two header bytes, then
+/// the caller's. Short associated data is joined on the stack; longer on the heap.
+fn with_header<T>(header: [u8; 2], aad: &[u8], f: impl FnOnce(&[u8]) -> T) -> T {
+    const STACK: usize = 128;
+    if aad.len() + 2 <= STACK {
+        let mut buf = [0u8; STACK];
+        buf[..2].copy_from_slice(&header);
+        buf[2..2 + aad.len()].copy_from_slice(aad);
+        f(&buf[..2 + aad.len()])
+    } else {
+        let mut full = Vec::with_capacity(aad.len() + 2);
+        full.extend_from_slice(&header);
+        full.extend_from_slice(aad);
+        f(&full)
     }
 }
 

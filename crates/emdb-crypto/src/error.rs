@@ -25,7 +25,7 @@ pub enum Error {
         id: u8,
     },
     /// The envelope was sealed with another cipher than the key's.
-    #[error("envelope sealed with {envelope:?}, key is for {key:?}")]
+    #[error("envelope sealed with {envelope}, key is for {key}")]
     CipherMismatch {
         /// The envelope's cipher.
         envelope: crate::Cipher,
@@ -42,6 +42,14 @@ pub enum Error {
         len: usize,
         /// Bytes needed at least.
         min: usize,
+    },
+    /// The input has a fixed length and this is not it.
+    #[error("input of {len} bytes, expected exactly {expected}")]
+    WrongLength {
+        /// Bytes given.
+        len: usize,
+        /// Bytes expected.
+        expected: usize,
     },
     /// A verification block failed its checksum: damaged, not a wrong key.
     #[error("verification block is damaged (checksum mismatch)")]

@@ -29,8 +29,8 @@
 //!
 //! # What is bound, what is visible
 //!
-//! The envelope ([`envelope`](SealKey) layout: version, cipher id, 96-bit nonce,
-//! ciphertext, 128-bit tag; 30 bytes of overhead) authenticates its ciphertext and the
+//! The envelope (layout on [`SealKey`]: version, cipher id, 96-bit nonce, ciphertext,
+//! 128-bit tag; 30 bytes of overhead) authenticates its ciphertext, its header and the
 //! caller's associated data. A store should bind what identifies a record's place
 //! (record kind, namespace, database id), so that a sealed record copied, moved or
 //! swapped elsewhere fails to open. Lengths, counts and order stay visible.
@@ -39,8 +39,8 @@
 //!
 //! Counter-based with a random 64-bit prefix per [`SealKey`]: no nonce repeats within a
 //! `SealKey`, and across `SealKey`s over one key (sessions) a repeat needs two random
-//! prefixes to fall within each other's range; see [`SealKey`]'s module docs for the
-//! bound. Sealing makes no system call.
+//! prefixes to fall within each other's range; [`SealKey`] gives the bound. Sealing makes
+//! no system call.
 //!
 //! # Keys
 //!

@@ -45,15 +45,15 @@ pub fn verify_block(key: &SealKey) -> Result<[u8; VERIFY_BLOCK_LEN]> {
 ///
 /// # Errors
 ///
-/// [`Error::TooShort`] for a block of the wrong length, [`Error::DamagedVerifyBlock`]
+/// [`Error::WrongLength`] for a block of the wrong length, [`Error::DamagedVerifyBlock`]
 /// when its checksum fails, [`Error::WrongKey`] when it does not open, and
 /// [`Error::CipherMismatch`] / [`Error::UnknownVersion`] / [`Error::UnknownCipher`] from
 /// its header.
 pub fn check_verify_block(key: &SealKey, block: &[u8]) -> Result<()> {
     if block.len() != VERIFY_BLOCK_LEN {
-        return Err(Error::TooShort {
+        return Err(Error::WrongLength {
             len: block.len(),
-            min: VERIFY_BLOCK_LEN,
+            expected: VERIFY_BLOCK_LEN,
         });
     }
     let (body, crc) = block.split_at(VERIFY_BLOCK_LEN - 4);
@@ -72,12 +72,12 @@ pub fn check_verify_block(key: &SealKey, block: &[u8]) -> Result<()> {
 ///
 /// # Errors
 ///
-/// [`Error::TooShort`] for another length, [`Error::WrongKey`] when it does not open.
+/// [`Error::WrongLength`] for another length, [`Error::WrongKey`] when it does not open.
 pub fn check_legacy_verify_block(key: &SealKey, block: &[u8]) -> Result<()> {
     if block.len() != LEGACY_VERIFY_BLOCK_LEN {
-        return Err(Error::TooShort {
+        return Err(Error::WrongLength {
             len: block.len(),
-            min: LEGACY_VERIFY_BLOCK_LEN,
+            expected: LEGACY_VERIFY_BLOCK_LEN,
         });
     }
     match key.open_legacy(block) {

@@ -44,7 +44,7 @@ fn damage_is_not_reported_as_a_wrong_key() -> Result<(), Error> {
     for cut in 0..block.len() {
         assert!(matches!(
             check_verify_block(&key, &block[..cut]),
-            Err(Error::TooShort { .. })
+            Err(Error::WrongLength { .. })
         ));
     }
     Ok(())
@@ -73,7 +73,7 @@ fn an_emdb_1_block_checks_with_the_right_key_only() -> Result<(), Error> {
     ));
     assert!(matches!(
         check_legacy_verify_block(&wrong, &block[..59]),
-        Err(Error::TooShort { .. })
+        Err(Error::WrongLength { .. })
     ));
     Ok(())
 }
