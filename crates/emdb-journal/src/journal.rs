@@ -171,7 +171,7 @@ impl Journal {
             SidecarState::Valid(meta) => meta.clone(),
             SidecarState::Missing | SidecarState::Damaged { .. } => Meta::new(now_millis()),
         };
-        if report.checkpoint != CheckpointUse::Used {
+        if !matches!(report.checkpoint, CheckpointUse::Used | CheckpointUse::Declined) {
             // A rejected checkpoint must not be written back by a later meta update.
             meta.checkpoint = None;
         }

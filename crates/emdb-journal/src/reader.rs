@@ -268,6 +268,21 @@ impl Snapshot {
         &all[..usize::try_from(self.end).unwrap_or(usize::MAX).min(all.len())]
     }
 
+    /// `len` bytes at file offset `offset`, if they lie within the snapshot. Zero-copy,
+    /// no checksum verified: for a store reading a record it indexed.
+    #[must_use]
+    pub fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
+        let start = usize::try_from(offset).ok()?;
+        self.bytes().get(start..start.checked_add(len)?)
+    }
+
+    /// The same bytes as [`Snapshot::slice`], as a [`Bytes`] that keeps the map alive.
+    #[must_use]
+    pub fn bytes_at(&self, offset: u64, len: usize) -> Option<Bytes> {
+        self.slice(offset, len)?;
+        Bytes::new(Arc::clone(&self.map), offset, len).ok()
+    }
+
     /// The frames from `from` (a frame's LSN) to the end of the snapshot, validated as
     /// they are read: damage yields one `Err` and ends the iteration.
     #[must_use]
@@ -499,6 +514,21 @@ impl Journal {
             .ok_or(Error::OutOfRange { offset, end: u64::MAX })?;
         self.publish_through(end)?;
         Bytes::new(self.current_map()?, offset, len)
+    }
+
+    /// A view of the log covering at least everything below `end` (an LSN from
+    /// [`Journal::end`] or a record's end): the write buffer is written out only if it
+    /// holds bytes below `end`. The cheap way for a store to read records it indexed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfRange`] when `end` is past the appended log, [`Error::Io`] when the
+    /// write-out or the mapping fails.
+    pub fn snapshot_through(&self, end: Lsn) -> Result<Snapshot> {
+        self.publish_through(end.get())?;
+        let map = self.current_map()?;
+        let published = self.published.load(Ordering::Acquire);
+        Ok(Snapshot::new(map, published))
     }
 
     /// A view of the log as it is now, every append that returned before this call

@@ -13,9 +13,10 @@ fn replayed(path: &std::path::Path) -> emdb_journal::Result<(Journal, Lsn, Vec<V
         records: Vec<Vec<u8>>,
     }
     impl emdb_journal::Replay for Collect {
-        fn begin(&mut self, _: &SidecarState, from: Lsn) -> Result<(), ReplayError> {
+        fn begin(&mut self, _: &SidecarState, checkpoint: Option<Lsn>) -> Result<Lsn, ReplayError> {
+            let from = checkpoint.unwrap_or(Lsn::ZERO);
             self.from = Some(from);
-            Ok(())
+            Ok(from)
         }
         fn record(&mut self, record: Record<'_>) -> Result<(), ReplayError> {
             self.records.push(record.bytes.to_vec());
@@ -210,5 +211,86 @@ fn a_replay_error_aborts_the_open() -> emdb_journal::Result<()> {
     }
     // The refused open released the lock.
     drop(Journal::open(&path)?);
+    Ok(())
+}
+
+#[test]
+fn a_caller_may_decline_the_checkpoint_and_see_everything() -> emdb_journal::Result<()> {
+    struct Decline(Vec<Vec<u8>>, Option<Lsn>);
+    impl emdb_journal::Replay for Decline {
+        fn begin(&mut self, _: &SidecarState, checkpoint: Option<Lsn>) -> Result<Lsn, ReplayError> {
+            self.1 = checkpoint;
+            Ok(Lsn::ZERO)
+        }
+        fn record(&mut self, record: Record<'_>) -> Result<(), ReplayError> {
+            self.0.push(record.bytes.to_vec());
+            Ok(())
+        }
+    }
+    struct Bogus;
+    impl emdb_journal::Replay for Bogus {
+        fn begin(&mut self, _: &SidecarState, _: Option<Lsn>) -> Result<Lsn, ReplayError> {
+            Ok(Lsn::new(3))
+        }
+        fn record(&mut self, _: Record<'_>) -> Result<(), ReplayError> {
+            Ok(())
+        }
+    }
+    let (_dir, path) = temp_log();
+    let journal = Journal::open(&path)?;
+    let a = journal.append(b"a")?;
+    journal.checkpoint(a, b"")?;
+    journal.append(b"b")?;
+    drop(journal);
+    let mut decline = Decline(Vec::new(), None);
+    let journal = JournalOptions::new().open_replaying(&path, &mut decline)?;
+    assert!(decline.1.is_some(), "the checkpoint was offered");
+    assert_eq!(decline.0, vec![b"a".to_vec(), b"b".to_vec()]);
+    assert_eq!(journal.recovery().checkpoint, CheckpointUse::Declined);
+    drop(journal);
+    assert!(matches!(
+        JournalOptions::new().open_replaying(&path, &mut Bogus),
+        Err(Error::InvalidArgument(_))
+    ));
+    Ok(())
+}
+
+#[test]
+fn records_in_replay_can_read_earlier_records() -> emdb_journal::Result<()> {
+    struct Resolve(Vec<u64>, usize);
+    impl emdb_journal::Replay for Resolve {
+        fn record(&mut self, _: Record<'_>) -> Result<(), ReplayError> {
+            Err("record_in must be called instead".into())
+        }
+        fn record_in(&mut self, record: Record<'_>, log: &[u8]) -> Result<(), ReplayError> {
+            // Every earlier record is readable at its offset in `log`.
+            for &off in &self.0 {
+                if log.get(off as usize..off as usize + 4) != Some(&b"rec-"[..]) {
+                    return Err("an earlier record is not readable".into());
+                }
+            }
+            self.0.push(record.offset);
+            self.1 = log.len();
+            Ok(())
+        }
+    }
+    let (_dir, path) = temp_log();
+    let journal = Journal::open(&path)?;
+    for i in 0..10 {
+        journal.append(format!("rec-{i}").as_bytes())?;
+    }
+    drop(journal);
+    let mut r = Resolve(Vec::new(), 0);
+    let journal = JournalOptions::new().open_replaying(&path, &mut r)?;
+    assert_eq!(r.0.len(), 10);
+    assert_eq!(
+        r.1 as u64,
+        journal.end().get() - 4,
+        "the log ends with the last record (before its checksum)"
+    );
+    let snap = journal.snapshot_through(journal.end())?;
+    assert_eq!(snap.slice(r.0[3], 5), Some(&b"rec-3"[..]));
+    assert_eq!(&*snap.bytes_at(r.0[9], 5).expect("in range"), b"rec-9");
+    assert_eq!(snap.slice(journal.end().get(), 1), None);
     Ok(())
 }

@@ -27,17 +27,18 @@ pub type ReplayError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// Closures `FnMut(Record<'_>) -> Result<(), ReplayError>` implement it.
 pub trait Replay {
-    /// Called once, before any record: the sidecar as read, and the LSN the scan starts
-    /// from. The scan starts at the sidecar's checkpoint when that checkpoint matches the
-    /// log, and at zero otherwise, in which case state restored from the checkpoint must be
-    /// thrown away.
+    /// Called once, before any record, with the sidecar as read and the checkpoint LSN
+    /// when the sidecar holds one that matches this log. Returns where the scan starts:
+    /// the checkpoint (the caller restored its state as of it) or zero (the caller
+    /// rebuilds from scratch, for instance because its own snapshot is missing). The
+    /// default starts at the checkpoint when there is one.
     ///
     /// # Errors
     ///
-    /// An error aborts the open.
-    fn begin(&mut self, sidecar: &SidecarState, from: Lsn) -> std::result::Result<(), ReplayError> {
-        let _ = (sidecar, from);
-        Ok(())
+    /// An error aborts the open; so does returning any other LSN.
+    fn begin(&mut self, sidecar: &SidecarState, checkpoint: Option<Lsn>) -> std::result::Result<Lsn, ReplayError> {
+        let _ = sidecar;
+        Ok(checkpoint.unwrap_or(Lsn::ZERO))
     }
 
     /// Called for each record of each accepted frame, in log order; the records of a batch
@@ -47,6 +48,18 @@ pub trait Replay {
     ///
     /// An error aborts the open.
     fn record(&mut self, record: Record<'_>) -> std::result::Result<(), ReplayError>;
+
+    /// Like [`Replay::record`], with the scanned log's bytes from offset 0 to the end of
+    /// the record, so that the caller can read earlier records it refers to (a store
+    /// comparing a key with the one at an indexed offset). Defaults to `record`.
+    ///
+    /// # Errors
+    ///
+    /// An error aborts the open.
+    fn record_in(&mut self, record: Record<'_>, log: &[u8]) -> std::result::Result<(), ReplayError> {
+        let _ = log;
+        self.record(record)
+    }
 }
 
 impl<F> Replay for F
@@ -90,6 +103,9 @@ pub enum CheckpointUse {
     None,
     /// The scan started at the checkpoint.
     Used,
+    /// The checkpoint matched the log, but the caller's [`Replay::begin`] chose a full
+    /// scan.
+    Declined,
     /// The checkpoint does not match this log (a log replaced or damaged behind the
     /// sidecar's back); the scan started at zero.
     Rejected {
@@ -155,18 +171,30 @@ pub(crate) fn recover(
         },
         _ => CheckpointUse::None,
     };
-    let start = match (&checkpoint, &sidecar) {
-        (CheckpointUse::Used, SidecarState::Valid(meta)) => meta.checkpoint.map_or(0, |c| c.lsn.get()),
-        _ => 0,
+    let offered = match (&checkpoint, &sidecar) {
+        (CheckpointUse::Used, SidecarState::Valid(meta)) => meta.checkpoint.map(|c| c.lsn),
+        _ => None,
     };
-    replay
-        .begin(&sidecar, Lsn::new(start))
-        .map_err(|source| Error::Replay {
-            lsn: Lsn::new(start),
-            source,
-        })?;
-    let scan = scan::scan_with(bytes, start, &mut |record| replay.record(record))
-        .map_err(|(source, lsn)| Error::Replay { lsn, source })?;
+    let chosen = replay.begin(&sidecar, offered).map_err(|source| Error::Replay {
+        lsn: offered.unwrap_or(Lsn::ZERO),
+        source,
+    })?;
+    let mut checkpoint = checkpoint;
+    if chosen == Lsn::ZERO && offered.is_some() {
+        checkpoint = CheckpointUse::Declined;
+    } else if Some(chosen) != offered && chosen != Lsn::ZERO {
+        return Err(Error::InvalidArgument(
+            "Replay::begin must return the offered checkpoint or zero",
+        ));
+    }
+    let start = chosen.get();
+    let scan = scan::scan_with(bytes, start, &mut |record| {
+        let log_end = usize::try_from(record.offset)
+            .unwrap_or(usize::MAX)
+            .saturating_add(record.bytes.len());
+        replay.record_in(record, &bytes[..log_end.min(bytes.len())])
+    })
+    .map_err(|(source, lsn)| Error::Replay { lsn, source })?;
 
     if scan.end.get() == 0 && matches!(scan.tail, Tail::Torn { .. }) && !starts_with_magic(bytes) {
         // Nothing valid anywhere and not even a torn first frame: a foreign file that
