@@ -1,0 +1,169 @@
+//! The builder: where the database lives and how it behaves.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::db::Emdb;
+use crate::engine::{Config, Inner};
+use crate::error::{Error, Result};
+use crate::options::FlushPolicy;
+use crate::paths::{self, MemDir};
+
+/// Configures and opens an [`Emdb`].
+///
+/// Where: an explicit [`path`](EmdbBuilder::path); or the OS data directory, an
+/// application folder and a file name ([`data_root`](EmdbBuilder::data_root),
+/// [`app_name`](EmdbBuilder::app_name), [`database_name`](EmdbBuilder::database_name));
+/// or neither, for an ephemeral database in a private temporary directory.
+///
+/// ```
+/// # fn main() -> Result<(), emdb_core::Error> {
+/// # let dir = tempfile::tempdir()?;
+/// use emdb_core::{Emdb, FlushPolicy};
+/// let db = Emdb::builder()
+///     .path(dir.path().join("app.emdb"))
+///     .flush_policy(FlushPolicy::WriteThrough)
+///     .enable_range_scans(true)
+///     .build()?;
+/// db.insert("k", "v")?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Default)]
+pub struct EmdbBuilder {
+    path: Option<PathBuf>,
+    app_name: Option<String>,
+    database_name: Option<String>,
+    data_root: Option<PathBuf>,
+    default_ttl: Option<Duration>,
+    range_scans: bool,
+    flush_policy: FlushPolicy,
+    sqpoll: Option<u32>,
+}
+
+impl std::fmt::Debug for EmdbBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmdbBuilder")
+            .field("path", &self.path)
+            .field("app_name", &self.app_name)
+            .field("database_name", &self.database_name)
+            .field("data_root", &self.data_root)
+            .field("default_ttl", &self.default_ttl)
+            .field("range_scans", &self.range_scans)
+            .field("flush_policy", &self.flush_policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmdbBuilder {
+    /// A builder with the defaults: ephemeral, no TTL, no range index, `OnEachFlush`.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The database file. Exclusive with `app_name`, `database_name` and `data_root`.
+    #[must_use]
+    pub fn path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// The folder under the data root (default `emdb`). One plain name.
+    #[must_use]
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// The file name in the application folder (default `emdb-default.emdb`; no extension
+    /// is added). One plain name.
+    #[must_use]
+    pub fn database_name(mut self, name: impl Into<String>) -> Self {
+        self.database_name = Some(name.into());
+        self
+    }
+
+    /// The data root instead of the OS's per-user data directory.
+    #[must_use]
+    pub fn data_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.data_root = Some(root.into());
+        self
+    }
+
+    /// The TTL of plain inserts and of [`crate::Ttl::Default`].
+    #[cfg(feature = "ttl")]
+    #[must_use]
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = Some(ttl);
+        self
+    }
+
+    /// Keep a sorted index for range scans, prefixes and cursors (off by default; chosen
+    /// per open, not stored). Costs about 80 bytes of RAM per key.
+    #[must_use]
+    pub fn enable_range_scans(mut self, enabled: bool) -> Self {
+        self.range_scans = enabled;
+        self
+    }
+
+    /// When writes become durable (default [`FlushPolicy::OnEachFlush`]).
+    #[must_use]
+    pub fn flush_policy(mut self, policy: FlushPolicy) -> Self {
+        self.flush_policy = policy;
+        self
+    }
+
+    /// Accepted for compatibility with emdb 1.0 and ignored: the journal's writes are
+    /// buffered positional writes that a submission-queue thread would not speed up.
+    #[must_use]
+    pub fn iouring_sqpoll(mut self, idle_ms: u32) -> Self {
+        self.sqpoll = Some(idle_ms);
+        self
+    }
+
+    /// Opens (or creates) the database.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidConfig` for a path combined with OS-resolution fields or a bad name,
+    /// `LockBusy` when another handle holds the database, `MagicMismatch` for a foreign
+    /// file, `Corrupted` for a damaged one, `Io` when the file system refuses.
+    pub fn build(self) -> Result<Emdb> {
+        let resolving = self.app_name.is_some() || self.database_name.is_some() || self.data_root.is_some();
+        let (path, mem) = match self.path {
+            Some(_) if resolving => {
+                return Err(Error::InvalidConfig(
+                    "path cannot be combined with app_name, database_name or data_root",
+                ));
+            }
+            Some(path) => (path, None),
+            None if resolving => {
+                let app = paths::checked_name(self.app_name.as_deref().unwrap_or(""), paths::DEFAULT_APP)?;
+                let db = paths::checked_name(self.database_name.as_deref().unwrap_or(""), paths::DEFAULT_DB)?;
+                let dir = self.data_root.unwrap_or_else(paths::data_root).join(app);
+                let mut builder = std::fs::DirBuilder::new();
+                builder.recursive(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::DirBuilderExt;
+                    builder.mode(0o700);
+                }
+                builder.create(&dir)?;
+                (dir.join(db), None)
+            }
+            None => {
+                let mem = MemDir::create()?;
+                (mem.file(), Some(mem))
+            }
+        };
+        let inner = Inner::open(Config {
+            path,
+            default_ttl: self.default_ttl,
+            range_scans: self.range_scans,
+            flush_policy: self.flush_policy,
+            mem,
+        })?;
+        Emdb::from_inner(Arc::new(inner))
+    }
+}

@@ -1,0 +1,276 @@
+//! The engine: one journal, one hash index (and optionally one range index) per
+//! namespace, and the locks that keep them in step.
+//!
+//! # Consistency
+//!
+//! * Every write of a key holds that key's **stripe** (one of 1,024 reader-writer locks
+//!   chosen by a hash of namespace and key) across its append and its index update, so
+//!   the index applies writes of one key in log order, and recovery, which replays the
+//!   log, rebuilds exactly the index writers left. Point reads hold the stripe shared.
+//! * A batch (transaction, `insert_many`, `clear`, `drop_namespace`) is one journal frame
+//!   (crash-atomic) and holds every stripe it touches while it appends and applies, so a
+//!   point reader sees all of it or none of it. Iterators take their snapshot under the
+//!   batch gate, which batches hold shared while applying, so they never see half a batch.
+//! * The journal and the indexes live in one [`State`], swapped whole (compaction
+//!   replaces both) while every stripe is held.
+
+mod replay;
+mod rw;
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use emdb_index::{HashIndex, Location, RangeIndex};
+use emdb_journal::{Journal, JournalOptions};
+use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
+
+use crate::error::{Error, Result};
+use crate::options::FlushPolicy;
+use crate::paths::MemDir;
+use crate::record;
+
+pub(crate) use rw::Op;
+
+/// Number of stripes (a power of two).
+const STRIPES: usize = 1024;
+
+/// How a database is opened, resolved from the builder.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) path: PathBuf,
+    pub(crate) default_ttl: Option<Duration>,
+    pub(crate) range_scans: bool,
+    pub(crate) flush_policy: FlushPolicy,
+    pub(crate) mem: Option<MemDir>,
+}
+
+/// One namespace's indexes.
+#[derive(Debug)]
+pub(crate) struct Space {
+    pub(crate) index: HashIndex,
+    pub(crate) range: Option<RangeIndex>,
+}
+
+impl Space {
+    pub(crate) fn new(id: u32, range: bool) -> Space {
+        Space {
+            index: HashIndex::with_shards(if id == 0 { emdb_index::default_shards() } else { 16 }),
+            range: range.then(RangeIndex::new),
+        }
+    }
+}
+
+/// The journal and the indexes that point into it: replaced together, never separately.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) journal: Journal,
+    pub(crate) spaces: RwLock<HashMap<u32, Arc<Space>>>,
+    pub(crate) default: Arc<Space>,
+}
+
+impl State {
+    /// The indexes of namespace `ns`.
+    pub(crate) fn space(&self, ns: u32) -> Result<Arc<Space>> {
+        if ns == 0 {
+            return Ok(Arc::clone(&self.default));
+        }
+        self.spaces
+            .read()
+            .get(&ns)
+            .cloned()
+            .ok_or(Error::InvalidConfig("the namespace was dropped"))
+    }
+
+    /// A view of the log covering every record indexed so far.
+    pub(crate) fn view(&self) -> Result<emdb_journal::Snapshot> {
+        Ok(self.journal.snapshot_through(self.journal.end())?)
+    }
+}
+
+/// Names of the bound namespaces, by id (ids grow, so id order is creation order).
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    pub(crate) names: BTreeMap<u32, String>,
+    pub(crate) next_id: u32,
+}
+
+/// The shared engine behind every handle.
+pub(crate) struct Inner {
+    pub(crate) path: PathBuf,
+    pub(crate) default_ttl: Option<Duration>,
+    pub(crate) range_scans: bool,
+    pub(crate) state: ArcSwap<State>,
+    pub(crate) registry: Mutex<Registry>,
+    stripes: Box<[RwLock<()>]>,
+    stripe_hasher: foldhash::fast::FixedState,
+    pub(crate) batch_gate: RwLock<()>,
+    // Last: the temporary directory of an ephemeral database goes after the journal.
+    _mem: Option<MemDir>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    /// Opens the database: one scan of the log rebuilds every index.
+    pub(crate) fn open(config: Config) -> Result<Inner> {
+        let options = JournalOptions::new()
+            .sync_policy(config.flush_policy.sync_policy())
+            .holder_version(env!("CARGO_PKG_VERSION"));
+        let mut rebuild = replay::Rebuild::new(config.range_scans);
+        let journal = options.open_replaying(&config.path, &mut rebuild)?;
+        let (default, spaces, registry) = rebuild.finish();
+        let state = State {
+            journal,
+            spaces: RwLock::new(spaces),
+            default,
+        };
+        if config.range_scans {
+            replay::fill_range_indexes(&state)?;
+        }
+        Ok(Inner {
+            path: config.path,
+            default_ttl: config.default_ttl,
+            range_scans: config.range_scans,
+            state: ArcSwap::from_pointee(state),
+            registry: Mutex::new(registry),
+            stripes: (0..STRIPES).map(|_| RwLock::new(())).collect(),
+            stripe_hasher: foldhash::fast::FixedState::with_seed(0x5712_1BE5),
+            batch_gate: RwLock::new(()),
+            _mem: config.mem,
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn stripe_of(&self, ns: u32, key: &[u8]) -> usize {
+        (self.stripe_hasher.hash_one((ns, key)) as usize) & (STRIPES - 1)
+    }
+
+    pub(crate) fn stripe(&self, ns: u32, key: &[u8]) -> &RwLock<()> {
+        &self.stripes[self.stripe_of(ns, key)]
+    }
+
+    /// Write guards of the given stripes, taken in ascending order (no deadlock).
+    pub(crate) fn lock_stripes(&self, mut which: Vec<usize>) -> Vec<RwLockWriteGuard<'_, ()>> {
+        which.sort_unstable();
+        which.dedup();
+        which.into_iter().map(|i| self.stripes[i].write()).collect()
+    }
+
+    /// Every stripe, for operations on whole namespaces and for swapping the state.
+    pub(crate) fn lock_all_stripes(&self) -> Vec<RwLockWriteGuard<'_, ()>> {
+        self.stripes.iter().map(RwLock::write).collect()
+    }
+
+    pub(crate) fn stripes_of(&self, ops: &[Op<'_>]) -> Option<Vec<usize>> {
+        let mut which = Vec::with_capacity(ops.len());
+        for op in ops {
+            match op {
+                Op::Put { ns, key, .. } | Op::Remove { ns, key } => which.push(self.stripe_of(*ns, key)),
+                Op::Clear { .. } | Op::Bind { .. } => return None,
+            }
+        }
+        Some(which)
+    }
+
+    /// Makes every write so far durable.
+    pub(crate) fn flush(&self) -> Result<()> {
+        Ok(self.state.load().journal.sync()?)
+    }
+
+    /// The id of namespace `name`, binding a new one (durably logged) if needed.
+    pub(crate) fn namespace_id(&self, name: &str) -> Result<u32> {
+        if name.is_empty() {
+            return Err(Error::InvalidConfig(
+                "the empty name is the default namespace; use the database handle",
+            ));
+        }
+        let mut registry = self.registry.lock();
+        if let Some((&id, _)) = registry.names.iter().find(|(_, n)| n.as_str() == name) {
+            return Ok(id);
+        }
+        let id = registry.next_id.max(1);
+        let mut rec = Vec::new();
+        record::bind(&mut rec, id, name.as_bytes());
+        let st = self.state.load();
+        st.journal.append(&rec)?;
+        st.spaces.write().insert(id, Arc::new(Space::new(id, self.range_scans)));
+        registry.names.insert(id, name.to_owned());
+        registry.next_id = id + 1;
+        Ok(id)
+    }
+
+    /// The id of an existing namespace.
+    pub(crate) fn existing_namespace(&self, name: &str) -> Option<u32> {
+        self.registry
+            .lock()
+            .names
+            .iter()
+            .find(|(_, n)| n.as_str() == name)
+            .map(|(&id, _)| id)
+    }
+
+    /// Drops namespace `name`: one batch frame clears it and unbinds it.
+    pub(crate) fn drop_namespace(&self, name: &str) -> Result<bool> {
+        let Some(id) = self.existing_namespace(name) else {
+            return Ok(false);
+        };
+        self.apply_batch(&[Op::Clear { ns: id }, Op::Bind { ns: id, name: b"" }])?;
+        Ok(true)
+    }
+
+    /// "" first, then the named namespaces in creation order.
+    pub(crate) fn list_namespaces(&self) -> Vec<String> {
+        let registry = self.registry.lock();
+        std::iter::once(String::new())
+            .chain(registry.names.values().cloned())
+            .collect()
+    }
+
+    /// A point-in-time snapshot of sizes and counts.
+    pub(crate) fn stats(&self) -> Result<crate::EmdbStats> {
+        let state = self.state.load();
+        let journal = state.journal.stats()?;
+        let (live, memory) = {
+            let spaces = state.spaces.read();
+            spaces.values().chain([&state.default]).fold((0u64, 0u64), |(n, m), s| {
+                (n + s.index.len() as u64, m + s.index.memory_bytes() as u64)
+            })
+        };
+        let logical = journal.end.get();
+        Ok(crate::EmdbStats {
+            live_records: live,
+            namespace_count: self.registry.lock().names.len(),
+            logical_size_bytes: logical,
+            file_size_bytes: journal.file_len.max(logical),
+            preallocated_bytes: journal.file_len.saturating_sub(logical),
+            range_scans_enabled: self.range_scans,
+            encrypted: false,
+            index_memory_bytes: memory,
+        })
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Best effort: an error here cannot be reported (API: "drop flushes").
+        let _ = self.state.load().journal.sync();
+    }
+}
+
+/// Reads the key of the record at `loc` in `view`, if it is there.
+pub(crate) fn key_at(view: &emdb_journal::Snapshot, loc: Location) -> Option<(u32, &[u8])> {
+    record::key_of(view.slice(loc.offset, loc.len as usize)?)
+}

@@ -1,0 +1,140 @@
+//! The error type users see: emdb 1.0's variants, with the same names and meanings.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Errors returned by every fallible operation of emdb.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O failure; the operating system's kind and code are kept. A record larger than
+    /// a frame can hold is `InvalidInput`. After a failed write or sync the database is
+    /// poisoned: writes fail until it is reopened, which loses nothing acknowledged.
+    Io(std::io::Error),
+    /// The file at the path is not an emdb database (it was not modified).
+    MagicMismatch,
+    /// The sidecar `<path>.meta` has a format version this build does not know.
+    VersionMismatch {
+        /// The version found.
+        found: u32,
+        /// The newest version this build reads.
+        expected: u32,
+    },
+    /// The file needs a feature this build was compiled without (encryption).
+    FeatureMismatch {
+        /// The file's feature flags.
+        file_flags: u32,
+        /// The flags this build supports.
+        build_flags: u32,
+    },
+    /// Damage the database will not guess about: damage followed by valid records (the file
+    /// is left untouched), a malformed record, a record for a namespace that was never
+    /// bound, a malformed lock holder file.
+    Corrupted {
+        /// Byte offset of the damage (0 when it is not in the data file).
+        offset: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A configuration or argument the database refuses (the message says which).
+    InvalidConfig(&'static str),
+    /// Another process or handle holds the database's lock file (`path`).
+    LockBusy {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// The lock file could not be created, read or locked.
+    LockfileError(std::io::Error),
+    /// A nested-key operation was given an empty prefix.
+    #[cfg(feature = "nested")]
+    InvalidPath,
+    /// An expiry time that cannot be represented.
+    #[cfg(feature = "ttl")]
+    TtlOverflow,
+}
+
+/// Shorthand for results whose error is emdb's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("emdb: ")?;
+        match self {
+            Error::Io(e) => write!(f, "I/O failed: {e}"),
+            Error::MagicMismatch => f.write_str("the file is not an emdb database"),
+            Error::VersionMismatch { found, expected } => {
+                write!(
+                    f,
+                    "metadata format version {found} is not supported (this build reads up to {expected})"
+                )
+            }
+            Error::FeatureMismatch {
+                file_flags,
+                build_flags,
+            } => write!(
+                f,
+                "the database needs features this build lacks (file flags {file_flags:#x}, build supports {build_flags:#x})"
+            ),
+            Error::Corrupted { offset, reason } => write!(f, "database is corrupted at offset {offset}: {reason}"),
+            Error::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
+            Error::LockBusy { path } => write!(f, "database is locked by another handle: {}", path.display()),
+            Error::LockfileError(e) => write!(f, "lock file error: {e}"),
+            #[cfg(feature = "nested")]
+            Error::InvalidPath => f.write_str("nested key prefix must not be empty"),
+            #[cfg(feature = "ttl")]
+            Error::TtlOverflow => f.write_str("expiry time overflows"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) | Error::LockfileError(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<emdb_journal::Error> for Error {
+    fn from(e: emdb_journal::Error) -> Self {
+        use emdb_journal::Error as J;
+        match e {
+            J::Io(io) => Error::Io(io),
+            J::NotAJournal { .. } => Error::MagicMismatch,
+            J::Corrupt { offset, reason } => Error::Corrupted { offset, reason },
+            J::Busy { path, .. } => Error::LockBusy { path },
+            J::Lock { source, .. } => Error::LockfileError(source),
+            J::MalformedLockHolder { reason, .. } => Error::Corrupted { offset: 0, reason },
+            J::SidecarVersion { found, supported, .. } => Error::VersionMismatch {
+                found,
+                expected: supported,
+            },
+            J::InvalidPath { reason, .. } => Error::InvalidConfig(reason),
+            J::TooLarge { .. } => Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)),
+            J::Replay { source, .. } => match source.downcast::<Error>() {
+                Ok(ours) => *ours,
+                Err(other) => Error::Io(std::io::Error::other(other)),
+            },
+            other => Error::Io(std::io::Error::other(other)),
+        }
+    }
+}
+
+impl From<emdb_index::Error> for Error {
+    fn from(e: emdb_index::Error) -> Self {
+        match e {
+            emdb_index::Error::LocationOutOfRange { .. } => {
+                Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+            }
+            emdb_index::Error::Snapshot { reason } => Error::Corrupted { offset: 0, reason },
+            other => Error::Io(std::io::Error::other(other)),
+        }
+    }
+}

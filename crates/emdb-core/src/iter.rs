@@ -1,0 +1,344 @@
+//! Iterators. All are `Send` and own what they read from, so they outlive the handle
+//! that made them.
+//!
+//! * [`EmdbIter`], [`EmdbKeyIter`] (and the namespace twins) walk a snapshot of the live
+//!   entries taken at the call: each item is the value as of the call, keys added later
+//!   are not seen, expired entries are skipped as they come up. They read from the memory
+//!   map they were made with, so they keep it (not the database) alive.
+//! * [`TryIter`] is the same walk with damage reported as an `Err` item instead of
+//!   skipped.
+//! * [`EmdbRangeIter`] (and [`NamespaceRangeIter`]) are cursors over the range index, in
+//!   ascending key order: they fetch pages (16 entries, doubling up to 512), and each page
+//!   re-seeks after the last key returned, so a cursor is weakly consistent (keys changed
+//!   ahead of it may or may not appear), returns each key at most once, and carries on
+//!   across compaction. A cursor holds the database open.
+
+use std::collections::VecDeque;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use emdb_index::Location;
+use emdb_journal::Snapshot;
+
+use crate::engine::{Inner, key_at};
+use crate::error::{Error, Result};
+use crate::options::now_ms;
+
+/// The shared walk over a snapshot of locations.
+struct Walk {
+    view: Snapshot,
+    locations: std::vec::IntoIter<Location>,
+}
+
+impl Walk {
+    fn new((view, locations): (Snapshot, Vec<Location>)) -> Walk {
+        Walk {
+            view,
+            locations: locations.into_iter(),
+        }
+    }
+
+    fn next_entry(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+        loop {
+            let loc = self.locations.next()?;
+            if let Some(item) = Inner::entry_at(&self.view, loc, now_ms()) {
+                return Some(item);
+            }
+        }
+    }
+
+    fn next_key(&mut self) -> Option<Vec<u8>> {
+        loop {
+            let loc = self.locations.next()?;
+            if loc.is_expired(now_ms()) {
+                continue;
+            }
+            if let Some((_, key)) = key_at(&self.view, loc) {
+                return Some(key.to_vec());
+            }
+        }
+    }
+}
+
+macro_rules! entry_iter {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name {
+            walk: Walk,
+        }
+
+        impl $name {
+            pub(crate) fn new(snapshot: (Snapshot, Vec<Location>)) -> Self {
+                $name { walk: Walk::new(snapshot) }
+            }
+        }
+
+        impl Iterator for $name {
+            type Item = (Vec<u8>, Vec<u8>);
+
+            fn next(&mut self) -> Option<Self::Item> {
+                loop {
+                    match self.walk.next_entry()? {
+                        Ok(item) => return Some(item),
+                        // emdb 1.0 skips records that do not decode; `try_iter` reports them.
+                        Err(_) => continue,
+                    }
+                }
+            }
+        }
+    };
+}
+
+macro_rules! key_iter {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name {
+            walk: Walk,
+        }
+
+        impl $name {
+            pub(crate) fn new(snapshot: (Snapshot, Vec<Location>)) -> Self {
+                $name { walk: Walk::new(snapshot) }
+            }
+        }
+
+        impl Iterator for $name {
+            type Item = Vec<u8>;
+
+            fn next(&mut self) -> Option<Vec<u8>> {
+                self.walk.next_key()
+            }
+        }
+    };
+}
+
+entry_iter!(
+    /// Key-value pairs of the default namespace, from a snapshot taken by
+    /// [`crate::Emdb::iter`]; in hash order.
+    EmdbIter
+);
+entry_iter!(
+    /// Key-value pairs of a namespace, from a snapshot taken by
+    /// [`crate::Namespace::iter`]; in hash order.
+    NamespaceIter
+);
+key_iter!(
+    /// Keys of the default namespace, from a snapshot taken by [`crate::Emdb::keys`].
+    EmdbKeyIter
+);
+key_iter!(
+    /// Keys of a namespace, from a snapshot taken by [`crate::Namespace::keys`].
+    NamespaceKeyIter
+);
+
+/// Key-value pairs from a snapshot, with a record that fails to decode reported as an
+/// `Err` item rather than skipped.
+pub struct TryIter {
+    walk: Walk,
+}
+
+impl TryIter {
+    pub(crate) fn new(snapshot: (Snapshot, Vec<Location>)) -> Self {
+        TryIter {
+            walk: Walk::new(snapshot),
+        }
+    }
+}
+
+impl Iterator for TryIter {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.walk.next_entry()
+    }
+}
+
+/// First page of a cursor, and the largest.
+const FIRST_PAGE: usize = 16;
+const LAST_PAGE: usize = 512;
+
+/// A cursor over the range index of one namespace.
+pub(crate) struct Cursor {
+    inner: Arc<Inner>,
+    ns: u32,
+    lower: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
+    page: VecDeque<(Vec<u8>, Vec<u8>)>,
+    page_size: usize,
+    done: bool,
+}
+
+impl Cursor {
+    /// A cursor over `[lower, upper]`; fails at once if the range index is not kept.
+    pub(crate) fn new(inner: Arc<Inner>, ns: u32, lower: Bound<Vec<u8>>, upper: Bound<Vec<u8>>) -> Result<Cursor> {
+        if !inner.range_scans {
+            return Err(Error::InvalidConfig(
+                "range scans are not enabled (EmdbBuilder::enable_range_scans)",
+            ));
+        }
+        inner.state.load().space(ns)?;
+        Ok(Cursor {
+            inner,
+            ns,
+            lower,
+            upper,
+            page: VecDeque::new(),
+            page_size: FIRST_PAGE,
+            done: false,
+        })
+    }
+
+    fn below_upper(&self, key: &[u8]) -> bool {
+        match &self.upper {
+            Bound::Unbounded => true,
+            Bound::Included(u) => key <= u.as_slice(),
+            Bound::Excluded(u) => key < u.as_slice(),
+        }
+    }
+
+    /// Fetches the next page; sets `done` when the range is exhausted.
+    fn fill(&mut self) -> Result<()> {
+        let state = self.inner.state.load();
+        let space = state.space(self.ns)?;
+        let Some(range) = &space.range else {
+            self.done = true;
+            return Ok(());
+        };
+        let view = state.view()?;
+        let lower = match &self.lower {
+            Bound::Included(k) => Bound::Included(k.as_slice()),
+            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let mut seen = 0;
+        let mut last: Option<Vec<u8>> = None;
+        let now = now_ms();
+        for entry in range.range(lower, Bound::Unbounded) {
+            let key = entry.key();
+            if !self.below_upper(key) {
+                self.done = true;
+                break;
+            }
+            if seen == self.page_size {
+                break;
+            }
+            seen += 1;
+            last = Some(key.to_vec());
+            let loc = entry.location();
+            if let Some(Ok((k, v))) = Inner::entry_at(&view, loc, now) {
+                self.page.push_back((k, v));
+            }
+        }
+        match last {
+            Some(k) if !self.done => self.lower = Bound::Excluded(k),
+            _ => self.done = true,
+        }
+        if seen < self.page_size {
+            self.done = true;
+        }
+        self.page_size = (self.page_size * 2).min(LAST_PAGE);
+        Ok(())
+    }
+
+    fn next_item(&mut self) -> Option<(Vec<u8>, Vec<u8>)> {
+        loop {
+            if let Some(item) = self.page.pop_front() {
+                return Some(item);
+            }
+            if self.done || self.fill().is_err() {
+                self.done = true;
+                return None;
+            }
+            if self.page.is_empty() && self.done {
+                return None;
+            }
+        }
+    }
+}
+
+macro_rules! range_iter {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name {
+            cursor: Cursor,
+        }
+
+        impl $name {
+            pub(crate) fn new(cursor: Cursor) -> Self {
+                $name { cursor }
+            }
+        }
+
+        impl Iterator for $name {
+            type Item = (Vec<u8>, Vec<u8>);
+
+            fn next(&mut self) -> Option<Self::Item> {
+                self.cursor.next_item()
+            }
+        }
+    };
+}
+
+range_iter!(
+    /// Key-value pairs of the default namespace in ascending key order: a cursor made by
+    /// [`crate::Emdb::range_iter`] and its kin.
+    EmdbRangeIter
+);
+range_iter!(
+    /// Key-value pairs of a namespace in ascending key order: a cursor made by
+    /// [`crate::Namespace::range_iter`] and its kin.
+    NamespaceRangeIter
+);
+
+/// The bounds `[prefix, successor(prefix))`; an all-0xFF (or empty) prefix has no upper
+/// bound.
+pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let mut upper = prefix.to_vec();
+    while let Some(last) = upper.pop() {
+        if last < 0xFF {
+            upper.push(last + 1);
+            return (Bound::Included(prefix.to_vec()), Bound::Excluded(upper));
+        }
+    }
+    (Bound::Included(prefix.to_vec()), Bound::Unbounded)
+}
+
+/// Owned bounds from any `RangeBounds<Vec<u8>>`.
+pub(crate) fn owned_bounds<R: std::ops::RangeBounds<Vec<u8>>>(range: &R) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    (range.start_bound().cloned(), range.end_bound().cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_successors() {
+        assert_eq!(
+            prefix_bounds(b"ab"),
+            (Bound::Included(b"ab".to_vec()), Bound::Excluded(b"ac".to_vec()))
+        );
+        assert_eq!(
+            prefix_bounds(&[1, 0xFF]),
+            (Bound::Included(vec![1, 0xFF]), Bound::Excluded(vec![2]))
+        );
+        assert_eq!(
+            prefix_bounds(&[0xFF, 0xFF]),
+            (Bound::Included(vec![0xFF, 0xFF]), Bound::Unbounded)
+        );
+        assert_eq!(prefix_bounds(b""), (Bound::Included(Vec::new()), Bound::Unbounded));
+    }
+
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn every_iterator_is_send() {
+        assert_send::<EmdbIter>();
+        assert_send::<NamespaceIter>();
+        assert_send::<EmdbKeyIter>();
+        assert_send::<NamespaceKeyIter>();
+        assert_send::<EmdbRangeIter>();
+        assert_send::<NamespaceRangeIter>();
+        assert_send::<TryIter>();
+    }
+}
