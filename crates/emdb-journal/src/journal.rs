@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::error::{Error, Result};
 use crate::file;
 use crate::group_commit::GroupCommit;
-use crate::lock::{self, DirLock};
+use crate::lock::{self, JournalLock};
 use crate::lsn::Lsn;
 use crate::map::{Map, MapCell};
 use crate::options::{JournalOptions, SyncPolicy};
@@ -51,7 +51,7 @@ pub struct Journal {
     pub(crate) durability_primitive: &'static str,
     pub(crate) device_primitive: &'static str,
     // Last, so that it is released after everything above has been dropped.
-    _lock: DirLock,
+    _lock: Option<JournalLock>,
 }
 
 /// Writer state, under the writer lock.
@@ -118,7 +118,11 @@ impl Journal {
     pub(crate) fn open_replaying(path: &Path, options: JournalOptions, replay: &mut dyn Replay) -> Result<Journal> {
         options.validate()?;
         let path = paths::resolve(path)?;
-        let dir_lock = lock::acquire(&path, &options.holder_version)?;
+        let dir_lock = if options.take_lock {
+            Some(lock::acquire(&path, &options.holder_version)?)
+        } else {
+            None
+        };
         let meta_path = paths::sibling(&path, ".meta");
         let sidecar_state = match sidecar::read(&meta_path)? {
             None => SidecarState::Missing,
@@ -225,6 +229,48 @@ impl Journal {
             options,
             _lock: dir_lock,
         })
+    }
+
+    /// Start of the last frame appended (or found by recovery), if any: what
+    /// [`Journal::checkpoint`] takes to cover everything written so far.
+    #[must_use]
+    pub fn last_lsn(&self) -> Option<Lsn> {
+        self.lock_state().last_frame.map(|(lsn, _)| Lsn::new(lsn))
+    }
+
+    /// Moves this journal's data file and sidecar to `to` and `<to>.meta`, replacing
+    /// whatever is there, atomically each (rename), and syncs the directory. The open file
+    /// and its memory maps are unaffected. The data file moves first, so a crash between
+    /// the two renames leaves the new log with the old sidecar, whose checkpoint then fails
+    /// its anchor check and is ignored. A store uses this to put a rewritten (compacted)
+    /// log in place of the live one; the lock must be held by the caller
+    /// ([`JournalLock`]), as a journal opened with `take_lock(false)`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] if this journal holds a lock of its own,
+    /// [`Error::Io`] when a rename or the sync fails.
+    pub fn relocate(&mut self, to: impl AsRef<Path>) -> Result<()> {
+        if self._lock.is_some() {
+            return Err(Error::InvalidArgument("a journal holding its own lock cannot be moved"));
+        }
+        {
+            let mut st = self.lock_state();
+            self.write_out(&mut st)?;
+        }
+        self.sync()?;
+        let to = to.as_ref().to_path_buf();
+        let to_meta = paths::sibling(&to, ".meta");
+        std::fs::rename(&self.path, &to)?;
+        if self.meta_path.exists() {
+            std::fs::rename(&self.meta_path, &to_meta)?;
+        }
+        if let Some(dir) = to.parent() {
+            file::sync_dir(dir)?;
+        }
+        self.path = to;
+        self.meta_path = to_meta;
+        Ok(())
     }
 
     /// The data file's path, symlinks resolved.

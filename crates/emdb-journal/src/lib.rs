@@ -99,7 +99,7 @@ mod writer;
 pub use batch::RESERVED_TAGS;
 pub use error::{Error, Result};
 pub use journal::Journal;
-pub use lock::{LockHolder, break_lock, lock_holder};
+pub use lock::{JournalLock, LockHolder, break_lock, lock_holder};
 pub use lsn::Lsn;
 pub use options::{JournalOptions, OnCorruption, SyncPolicy};
 pub use reader::{Bytes, Frame, FrameRef, Frames, Record, Records, RecordsOf, Snapshot};

@@ -46,23 +46,43 @@ pub struct LockHolder {
     pub crate_version: Option<String>,
 }
 
-/// A held lock. Dropping it removes the holder file, then releases the lock.
+/// A held lock on a journal's path. Dropping it removes the holder file, then releases the
+/// lock.
+///
+/// [`Journal::open`](crate::Journal::open) takes one itself. A store that replaces its
+/// journal file (compaction) takes the lock with [`JournalLock::acquire`] instead, opens
+/// its journals with [`JournalOptions::take_lock(false)`](crate::JournalOptions::take_lock),
+/// and so keeps the path locked across the swap.
 #[derive(Debug)]
-pub(crate) struct DirLock {
+pub struct JournalLock {
     holder_path: PathBuf,
     // Declared last so it is dropped (and the lock released) after `Drop::drop` ran.
     _file: File,
 }
 
-impl Drop for DirLock {
+impl Drop for JournalLock {
     fn drop(&mut self) {
         // Best effort: a stale holder file is harmless, `lock_holder` just reports it.
         let _ = std::fs::remove_file(&self.holder_path);
     }
 }
 
+impl JournalLock {
+    /// Takes the lock of the journal at `path` (`<path>.lock`, with `<path>.lock-meta`
+    /// naming this process and `holder_version`). The path is resolved as open resolves
+    /// it, so every name of one file shares one lock.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Busy`] when another handle holds it, [`Error::Lock`] when the lock file
+    /// cannot be used, [`Error::InvalidPath`] for a path open would refuse.
+    pub fn acquire(path: impl AsRef<Path>, holder_version: &str) -> Result<JournalLock> {
+        acquire(&paths::resolve(path.as_ref())?, holder_version)
+    }
+}
+
 /// Takes the lock of the journal at `data` (an already resolved path).
-pub(crate) fn acquire(data: &Path, crate_version: &str) -> Result<DirLock> {
+pub(crate) fn acquire(data: &Path, crate_version: &str) -> Result<JournalLock> {
     let path = paths::sibling(data, ".lock");
     let lock_err = |source| Error::Lock {
         path: path.clone(),
@@ -105,7 +125,7 @@ pub(crate) fn acquire(data: &Path, crate_version: &str) -> Result<DirLock> {
             source,
         });
     }
-    Ok(DirLock {
+    Ok(JournalLock {
         holder_path,
         _file: file,
     })

@@ -60,6 +60,7 @@ pub struct JournalOptions {
     pub(crate) max_frame_payload: usize,
     pub(crate) direct_io: bool,
     pub(crate) holder_version: String,
+    pub(crate) take_lock: bool,
 }
 
 impl Default for JournalOptions {
@@ -73,6 +74,7 @@ impl Default for JournalOptions {
             max_frame_payload: frame::MAX_PAYLOAD,
             direct_io: false,
             holder_version: concat!("emdb-journal ", env!("CARGO_PKG_VERSION")).to_owned(),
+            take_lock: true,
         }
     }
 }
@@ -154,6 +156,15 @@ impl JournalOptions {
     #[must_use]
     pub fn holder_version(mut self, version: impl Into<String>) -> Self {
         self.holder_version = version.into();
+        self
+    }
+
+    /// Whether open takes the path's lock (default `true`). Turn it off only when the
+    /// caller holds the lock itself ([`crate::JournalLock`]), or for a private scratch file
+    /// no one else opens: two writers on one journal corrupt it.
+    #[must_use]
+    pub fn take_lock(mut self, take: bool) -> Self {
+        self.take_lock = take;
         self
     }
 

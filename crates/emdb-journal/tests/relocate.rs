@@ -1,0 +1,66 @@
+//! A store that rewrites its log keeps the path locked itself and moves the new journal
+//! into place: the lock never lapses, readers of the old file are unaffected.
+
+mod common;
+
+use common::{all_records, temp_log};
+use emdb_journal::{Error, Journal, JournalLock, JournalOptions};
+
+#[test]
+fn a_rewritten_log_replaces_the_live_one_under_the_callers_lock() -> emdb_journal::Result<()> {
+    let (dir, path) = temp_log();
+    let lock = JournalLock::acquire(&path, "store 1.0")?;
+    assert!(
+        matches!(Journal::open(&path), Err(Error::Busy { .. })),
+        "the caller's lock keeps others out"
+    );
+    let live = JournalOptions::new().take_lock(false).open(&path)?;
+    live.append(b"old 1")?;
+    live.append(b"old 2")?;
+    assert!(live.last_lsn().is_some());
+    let old_snapshot = live.snapshot()?;
+
+    let scratch = dir.path().join("test.log.compact.tmp");
+    let mut rewritten = JournalOptions::new().take_lock(false).open(&scratch)?;
+    assert_eq!(rewritten.last_lsn(), None);
+    let last = rewritten.append(b"new 1")?;
+    assert_eq!(rewritten.last_lsn(), Some(last));
+    rewritten.set_meta(7, b"engine")?;
+    rewritten.relocate(&path)?;
+    assert_eq!(rewritten.path(), path.canonicalize()?.as_path());
+    assert!(!scratch.exists());
+    assert!(!dir.path().join("test.log.compact.tmp.meta").exists());
+
+    // The old journal's readers still see the old bytes (the file they mapped lives on).
+    let old: Vec<Vec<u8>> = old_snapshot
+        .records(emdb_journal::Lsn::ZERO)
+        .map(|r| r.map(|r| r.bytes.to_vec()))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(old, vec![b"old 1".to_vec(), b"old 2".to_vec()]);
+    // The moved journal keeps working at its new name.
+    rewritten.append(b"new 2")?;
+    rewritten.sync()?;
+    assert_eq!(all_records(&rewritten)?, vec![b"new 1".to_vec(), b"new 2".to_vec()]);
+    drop(live);
+    drop(rewritten);
+    assert!(
+        matches!(Journal::open(&path), Err(Error::Busy { .. })),
+        "still locked by the caller"
+    );
+    drop(lock);
+    let reopened = Journal::open(&path)?;
+    assert_eq!(all_records(&reopened)?, vec![b"new 1".to_vec(), b"new 2".to_vec()]);
+    assert_eq!(reopened.meta().flags, 7);
+    Ok(())
+}
+
+#[test]
+fn a_journal_with_its_own_lock_cannot_be_moved() -> emdb_journal::Result<()> {
+    let (dir, path) = temp_log();
+    let mut journal = Journal::open(&path)?;
+    assert!(matches!(
+        journal.relocate(dir.path().join("elsewhere")),
+        Err(Error::InvalidArgument(_))
+    ));
+    Ok(())
+}
