@@ -205,6 +205,43 @@ impl Emdb {
         self.scope.inner.flush()
     }
 
+    /// Makes everything durable and saves the indexes beside the log (`<path>.index`), so
+    /// that the next open loads them and scans only what is written after, instead of the
+    /// whole log (emdb 1.0's checkpoint did not shorten reopening). Writers pause while
+    /// the indexes are copied in memory, not while they are written.
+    ///
+    /// # Errors
+    ///
+    /// `Io` when a write or sync fails.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.scope.inner.flush()?;
+        self.scope.inner.write_checkpoint()
+    }
+
+    /// Rewrites the log with only its live, unexpired records, through
+    /// `<path>.compact.tmp`, then renames it over `<path>`. Readers never wait, and values,
+    /// iterators and cursors taken before keep working; writers carry on during the copy
+    /// and wait only for the final swap (emdb 1.0 blocked writers for the whole run). On
+    /// failure the original is untouched.
+    ///
+    /// # Errors
+    ///
+    /// `Io` when a write, sync or rename fails.
+    pub fn compact(&self) -> Result<()> {
+        self.scope.inner.compact()
+    }
+
+    /// Writes a compacted copy of the database, openable like any other, to `target` (and
+    /// `<target>.meta`) through `<target>.backup.tmp`, replacing `target` atomically. The
+    /// copy is the database as of the call; writers pause only while it is captured.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidConfig` when `target` is the database itself, `Io`.
+    pub fn backup_to(&self, target: impl AsRef<Path>) -> Result<()> {
+        self.scope.inner.backup_to(target.as_ref())
+    }
+
     /// A point-in-time snapshot of sizes and counts.
     ///
     /// # Errors

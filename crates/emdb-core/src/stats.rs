@@ -19,6 +19,11 @@ pub struct EmdbStats {
     pub range_scans_enabled: bool,
     /// Whether the database is encrypted.
     pub encrypted: bool,
+    /// Whether this open loaded the indexes saved by a checkpoint (`false`: it rebuilt them
+    /// from the whole log, because there was no usable checkpoint).
+    pub opened_from_checkpoint: bool,
+    /// Bytes of log the open scanned.
+    pub recovery_scanned_bytes: u64,
     /// Heap bytes of the hash indexes (the RAM cost of the keys: about 21 bytes each).
     pub index_memory_bytes: u64,
 }

@@ -55,6 +55,7 @@ pub struct LockHolder {
 /// and so keeps the path locked across the swap.
 #[derive(Debug)]
 pub struct JournalLock {
+    data_path: PathBuf,
     holder_path: PathBuf,
     // Declared last so it is dropped (and the lock released) after `Drop::drop` ran.
     _file: File,
@@ -78,6 +79,13 @@ impl JournalLock {
     /// cannot be used, [`Error::InvalidPath`] for a path open would refuse.
     pub fn acquire(path: impl AsRef<Path>, holder_version: &str) -> Result<JournalLock> {
         acquire(&paths::resolve(path.as_ref())?, holder_version)
+    }
+
+    /// The data file's path the lock guards, symlinks resolved: where the journal and its
+    /// siblings live.
+    #[must_use]
+    pub fn data_path(&self) -> &Path {
+        &self.data_path
     }
 }
 
@@ -126,6 +134,7 @@ pub(crate) fn acquire(data: &Path, crate_version: &str) -> Result<JournalLock> {
         });
     }
     Ok(JournalLock {
+        data_path: data.to_path_buf(),
         holder_path,
         _file: file,
     })

@@ -14,6 +14,8 @@
 //! * The journal and the indexes live in one [`State`], swapped whole (compaction
 //!   replaces both) while every stripe is held.
 
+mod checkpoint;
+mod compact;
 mod replay;
 mod rw;
 
@@ -21,11 +23,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use emdb_index::{HashIndex, Location, RangeIndex};
-use emdb_journal::{Journal, JournalOptions};
+use emdb_journal::{Journal, JournalLock, JournalOptions};
 use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 
 use crate::error::{Error, Result};
@@ -108,6 +111,16 @@ pub(crate) struct Inner {
     stripes: Box<[RwLock<()>]>,
     stripe_hasher: foldhash::fast::FixedState,
     pub(crate) batch_gate: RwLock<()>,
+    /// The log LSN the last checkpoint covers (0: none).
+    pub(crate) checkpointed: AtomicU64,
+    /// One compaction or backup at a time.
+    pub(crate) compacting: Mutex<()>,
+    pub(crate) flush_policy: FlushPolicy,
+    /// What this open's recovery did: (loaded a checkpoint, bytes scanned).
+    opened: (bool, u64),
+    /// The path's lock, held by the engine itself so that it stays held while compaction
+    /// swaps the journal.
+    lock: JournalLock,
     // Last: the temporary directory of an ephemeral database goes after the journal.
     _mem: Option<MemDir>,
 }
@@ -123,11 +136,26 @@ impl std::fmt::Debug for Inner {
 impl Inner {
     /// Opens the database: one scan of the log rebuilds every index.
     pub(crate) fn open(config: Config) -> Result<Inner> {
-        let options = JournalOptions::new()
-            .sync_policy(config.flush_policy.sync_policy())
-            .holder_version(env!("CARGO_PKG_VERSION"));
-        let mut rebuild = replay::Rebuild::new(config.range_scans);
-        let journal = options.open_replaying(&config.path, &mut rebuild)?;
+        let lock = JournalLock::acquire(&config.path, env!("CARGO_PKG_VERSION"))?;
+        let data = lock.data_path().to_path_buf();
+        // Scratch files of a compaction that did not finish: the database never used them.
+        for suffix in [".compact.tmp", ".compact.tmp.meta"] {
+            let mut name = data.as_os_str().to_owned();
+            name.push(suffix);
+            match std::fs::remove_file(PathBuf::from(name)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut rebuild = replay::Rebuild::new(config.range_scans, data.clone());
+        let journal = journal_options(config.flush_policy).open_replaying(&data, &mut rebuild)?;
+        let report = journal.recovery();
+        let checkpointed = match report.checkpoint {
+            emdb_journal::CheckpointUse::Used => report.scan.start.get(),
+            _ => 0,
+        };
+        let opened = (checkpointed > 0, report.scan.end.get() - report.scan.start.get());
         let (default, spaces, registry) = rebuild.finish();
         let state = State {
             journal,
@@ -146,8 +174,18 @@ impl Inner {
             stripes: (0..STRIPES).map(|_| RwLock::new(())).collect(),
             stripe_hasher: foldhash::fast::FixedState::with_seed(0x5712_1BE5),
             batch_gate: RwLock::new(()),
+            checkpointed: AtomicU64::new(checkpointed),
+            compacting: Mutex::new(()),
+            flush_policy: config.flush_policy,
+            opened,
+            lock,
             _mem: config.mem,
         })
+    }
+
+    /// The data file's path, symlinks resolved (where its siblings live).
+    pub(crate) fn data_path(&self) -> &Path {
+        self.lock.data_path()
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -258,16 +296,35 @@ impl Inner {
             preallocated_bytes: journal.file_len.saturating_sub(logical),
             range_scans_enabled: self.range_scans,
             encrypted: false,
+            opened_from_checkpoint: self.opened.0,
+            recovery_scanned_bytes: self.opened.1,
             index_memory_bytes: memory,
         })
     }
 }
 
+/// A clean close checkpoints when the next open would otherwise scan more than this.
+const CLOSE_CHECKPOINT_BYTES: u64 = 16 << 20;
+
 impl Drop for Inner {
     fn drop(&mut self) {
         // Best effort: an error here cannot be reported (API: "drop flushes").
-        let _ = self.state.load().journal.sync();
+        let state = self.state.load_full();
+        let _ = state.journal.sync();
+        let end = state.journal.end().get();
+        if end.saturating_sub(self.checkpointed.load(Ordering::Acquire)) > CLOSE_CHECKPOINT_BYTES {
+            let _ = self.write_checkpoint();
+        }
     }
+}
+
+/// The journal options every journal of a database is opened with; the engine holds the
+/// path's lock itself.
+pub(crate) fn journal_options(policy: FlushPolicy) -> JournalOptions {
+    JournalOptions::new()
+        .sync_policy(policy.sync_policy())
+        .holder_version(env!("CARGO_PKG_VERSION"))
+        .take_lock(false)
 }
 
 /// Reads the key of the record at `loc` in `view`, if it is there.

@@ -15,6 +15,7 @@ pub(crate) const BUILD_FLAGS: u32 = 0;
 
 /// The indexes and namespace names as the log builds them.
 pub(crate) struct Rebuild {
+    path: std::path::PathBuf,
     spaces: HashMap<u32, Arc<Space>>,
     names: BTreeMap<u32, String>,
     next_id: u32,
@@ -26,10 +27,11 @@ fn corrupted(offset: u64, reason: &'static str) -> ReplayError {
 }
 
 impl Rebuild {
-    pub(crate) fn new(range: bool) -> Rebuild {
+    pub(crate) fn new(range: bool, path: std::path::PathBuf) -> Rebuild {
         let mut spaces = HashMap::new();
         spaces.insert(0, Arc::new(Space::new(0, range)));
         Rebuild {
+            path,
             spaces,
             names: BTreeMap::new(),
             next_id: 1,
@@ -59,17 +61,29 @@ impl Rebuild {
 }
 
 impl Replay for Rebuild {
-    fn begin(&mut self, sidecar: &SidecarState, _checkpoint: Option<Lsn>) -> Result<Lsn, ReplayError> {
-        if let SidecarState::Valid(meta) = sidecar
-            && meta.flags & !BUILD_FLAGS != 0
-        {
+    fn begin(&mut self, sidecar: &SidecarState, checkpoint: Option<Lsn>) -> Result<Lsn, ReplayError> {
+        let SidecarState::Valid(meta) = sidecar else {
+            return Ok(Lsn::ZERO);
+        };
+        if meta.flags & !BUILD_FLAGS != 0 {
             return Err(Box::new(Error::FeatureMismatch {
                 file_flags: meta.flags,
                 build_flags: BUILD_FLAGS,
             }));
         }
-        // Index snapshots are not loaded yet: always rebuild from the whole log.
-        Ok(Lsn::ZERO)
+        let restored = checkpoint.and_then(|cp| {
+            let area = super::checkpoint::Area::decode(&meta.engine)?;
+            super::checkpoint::load(&self.path, &area, cp, self.range).map(|r| (cp, r))
+        });
+        match restored {
+            Some((cp, restored)) => {
+                self.spaces = restored.spaces;
+                self.names = restored.registry.names;
+                self.next_id = restored.registry.next_id.max(1);
+                Ok(cp)
+            }
+            None => Ok(Lsn::ZERO),
+        }
     }
 
     fn record(&mut self, record: JournalRecord<'_>) -> Result<(), ReplayError> {
@@ -134,14 +148,19 @@ pub(crate) fn fill_range_indexes(state: &State) -> crate::Result<()> {
         .chain([Arc::clone(&state.default)])
         .collect();
     for space in spaces {
-        let Some(range) = &space.range else { continue };
-        let mut items: Vec<(&[u8], Location)> = Vec::with_capacity(space.index.len());
-        space.index.for_each(|loc| {
-            if let Some((_, key)) = super::key_at(&view, loc) {
-                items.push((key, loc));
-            }
-        });
-        range.insert_batch(&mut items);
+        fill_range(&space, &view);
     }
     Ok(())
+}
+
+/// Fills one namespace's range index from its hash index.
+pub(crate) fn fill_range(space: &Space, view: &emdb_journal::Snapshot) {
+    let Some(range) = &space.range else { return };
+    let mut items: Vec<(&[u8], Location)> = Vec::with_capacity(space.index.len());
+    space.index.for_each(|loc| {
+        if let Some((_, key)) = super::key_at(view, loc) {
+            items.push((key, loc));
+        }
+    });
+    range.insert_batch(&mut items);
 }

@@ -232,14 +232,15 @@ impl Inner {
             record_len(&rec)?;
             records.push(rec);
         }
-        let _stripes = match self.stripes_of(ops) {
-            Some(which) => self.lock_stripes(which),
-            None => self.lock_all_stripes(),
-        };
+        // Lock order, everywhere: registry, stripes, batch gate.
         let mut registry = ops
             .iter()
             .any(|op| matches!(op, Op::Bind { .. }))
             .then(|| self.registry.lock());
+        let _stripes = match self.stripes_of(ops) {
+            Some(which) => self.lock_stripes(which),
+            None => self.lock_all_stripes(),
+        };
         let _gate = self.batch_gate.read();
         let state = self.state.load();
         let mut spaces: Vec<Arc<Space>> = Vec::with_capacity(ops.len());

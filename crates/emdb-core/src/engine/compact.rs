@@ -1,0 +1,317 @@
+//! Compaction and backup: live records rewritten into a new log while the database stays
+//! open.
+//!
+//! Compaction:
+//!
+//! 1. **Capture** (writers pause for the copy of the index locations): the log's end `E0`,
+//!    every namespace's live locations and names.
+//! 2. **Copy** (no lock): namespace bindings, then every live, unexpired record, into
+//!    `<path>.compact.tmp` in batches, building the new indexes as it goes.
+//! 3. **Catch up** (no lock): the records written since `E0` are re-applied to the new log
+//!    and indexes, round after round, until what is left is small.
+//! 4. **Swap** (writers pause): the last records are caught up, the new log is synced and
+//!    renamed over `<path>` (its sidecar with it), and the journal and indexes are
+//!    replaced in one step. Readers never wait: values, iterators and cursors keep the map
+//!    of the file they started on.
+//!
+//! A crash before the rename leaves the database as it was (the scratch file is removed
+//! at the next open); after it, the new log is complete and synced.
+//!
+//! Backup is steps 1 and 2 into `<target>.backup.tmp`, then the rename over `<target>`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use emdb_index::Location;
+use emdb_journal::{Journal, Lsn, Snapshot};
+
+use super::{Inner, Space, State, journal_options, key_at, replay};
+use crate::error::{Error, Result};
+use crate::options::now_ms;
+use crate::record::{self, Record};
+
+/// Records copied per batch frame, by bytes.
+const COPY_BATCH_BYTES: usize = 4 << 20;
+/// Catch-up rounds stop when fewer bytes than this are left for the final, locked one.
+const CATCH_UP_SLACK: u64 = 1 << 20;
+const CATCH_UP_ROUNDS: usize = 8;
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What the capture saw.
+struct Captured {
+    state: Arc<State>,
+    view: Snapshot,
+    end: Lsn,
+    names: Vec<(u32, String)>,
+    live: Vec<(u32, Vec<Location>)>,
+}
+
+/// The new log and the indexes being built over it.
+struct Target {
+    journal: Journal,
+    spaces: HashMap<u32, Arc<Space>>,
+    range: bool,
+}
+
+impl Target {
+    fn space(&mut self, ns: u32) -> Arc<Space> {
+        let range = self.range;
+        Arc::clone(self.spaces.entry(ns).or_insert_with(|| Arc::new(Space::new(ns, range))))
+    }
+
+    /// Appends `records` (whole records, in order) as one batch and applies each to the new
+    /// indexes; `expiry` gives each insert's expiry.
+    fn apply(&mut self, records: &[&[u8]], indexed: bool) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let receipt = self.journal.append_batch(records)?;
+        if !indexed {
+            return Ok(());
+        }
+        let view = self.journal.snapshot_through(self.journal.end())?;
+        for (&offset, rec) in receipt.record_offsets().iter().zip(records) {
+            let decoded = record::decode(rec).map_err(|reason| Error::Corrupted { offset, reason })?;
+            match decoded {
+                Record::Insert {
+                    ns, key, expires_at, ..
+                } => {
+                    let loc = Location::new(offset, rec.len() as u32).expiring_at(expires_at);
+                    let space = self.space(ns);
+                    space.index.insert(key, loc, |l| key_at(&view, l) == Some((ns, key)))?;
+                    if let Some(range) = &space.range {
+                        range.insert(key, loc);
+                    }
+                }
+                Record::Remove { ns, key } => {
+                    let space = self.space(ns);
+                    if space
+                        .index
+                        .remove(key, |l| key_at(&view, l) == Some((ns, key)))
+                        .is_some()
+                        && let Some(range) = &space.range
+                    {
+                        range.remove(key);
+                    }
+                }
+                Record::Clear { ns } => {
+                    let space = self.space(ns);
+                    space.index.clear();
+                    if let Some(range) = &space.range {
+                        range.clear();
+                    }
+                }
+                Record::Bind { ns, name } => {
+                    if name.is_empty() {
+                        self.spaces.remove(&ns);
+                    } else {
+                        self.space(ns);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-applies the records of the old log in `[from, to)`.
+    fn catch_up(&mut self, old: &State, from: Lsn, to: Lsn) -> Result<()> {
+        if from >= to {
+            return Ok(());
+        }
+        let snap = old.journal.snapshot_through(to)?;
+        let mut pending: Vec<Vec<u8>> = Vec::new();
+        let mut bytes = 0;
+        for rec in snap.records(from) {
+            let rec = rec?;
+            if rec.offset >= to.get() {
+                break;
+            }
+            bytes += rec.bytes.len();
+            pending.push(rec.bytes.to_vec());
+            if bytes >= COPY_BATCH_BYTES {
+                let refs: Vec<&[u8]> = pending.iter().map(Vec::as_slice).collect();
+                self.apply(&refs, true)?;
+                pending.clear();
+                bytes = 0;
+            }
+        }
+        let refs: Vec<&[u8]> = pending.iter().map(Vec::as_slice).collect();
+        self.apply(&refs, true)
+    }
+}
+
+impl Inner {
+    /// Writers pause while the live locations are copied.
+    fn capture(&self) -> Result<Captured> {
+        let registry = self.registry.lock();
+        let _stripes = self.lock_all_stripes();
+        let _gate = self.batch_gate.write();
+        let state = self.state.load_full();
+        let view = state.view()?;
+        let end = state.journal.end();
+        let spaces = state.spaces.read();
+        let live = std::iter::once((0, &state.default))
+            .chain(spaces.iter().map(|(&id, s)| (id, s)))
+            .map(|(id, s)| (id, s.index.locations()))
+            .collect();
+        drop(spaces);
+        Ok(Captured {
+            view,
+            end,
+            names: registry.names.iter().map(|(&id, n)| (id, n.clone())).collect(),
+            live,
+            state,
+        })
+    }
+
+    /// Writes the captured live records into a new journal at `scratch`.
+    fn copy_live(&self, captured: &Captured, scratch: &Path, indexed: bool) -> Result<Target> {
+        remove_if_present(scratch)?;
+        remove_if_present(&sibling(scratch, ".meta"))?;
+        let journal = journal_options(self.flush_policy).open(scratch)?;
+        let mut target = Target {
+            journal,
+            spaces: HashMap::new(),
+            range: false,
+        };
+        target.space(0);
+        let mut binds = Vec::new();
+        for (id, name) in &captured.names {
+            let mut rec = Vec::new();
+            record::bind(&mut rec, *id, name.as_bytes());
+            binds.push(rec);
+        }
+        let refs: Vec<&[u8]> = binds.iter().map(Vec::as_slice).collect();
+        target.apply(&refs, indexed)?;
+        let now = now_ms();
+        for (_, locations) in &captured.live {
+            let mut batch: Vec<&[u8]> = Vec::new();
+            let mut bytes = 0;
+            for loc in locations.iter().filter(|l| !l.is_expired(now)) {
+                let rec = captured
+                    .view
+                    .slice(loc.offset, loc.len as usize)
+                    .ok_or(Error::Corrupted {
+                        offset: loc.offset,
+                        reason: "an indexed record lies outside the log",
+                    })?;
+                bytes += rec.len();
+                batch.push(rec);
+                if bytes >= COPY_BATCH_BYTES {
+                    target.apply(&batch, indexed)?;
+                    batch.clear();
+                    bytes = 0;
+                }
+            }
+            target.apply(&batch, indexed)?;
+        }
+        let meta = captured.state.journal.meta();
+        // The old engine area names an index snapshot of the old log: not carried over.
+        target.journal.set_meta(meta.flags, &[])?;
+        Ok(target)
+    }
+
+    /// Rewrites the log with only its live records, while readers and writers carry on;
+    /// writers wait only for the final swap. Then checkpoints, so the next open is fast.
+    pub(crate) fn compact(&self) -> Result<()> {
+        let _one = self.compacting.lock();
+        let data = self.data_path().to_path_buf();
+        let scratch = sibling(&data, ".compact.tmp");
+        let captured = self.capture()?;
+        let mut target = self.copy_live(&captured, &scratch, true)?;
+        if self.range_scans {
+            target.range = true;
+            for space in target.spaces.values_mut() {
+                if space.range.is_none()
+                    && let Some(s) = Arc::get_mut(space)
+                {
+                    s.range = Some(emdb_index::RangeIndex::new());
+                }
+            }
+            let view = target.journal.snapshot_through(target.journal.end())?;
+            for space in target.spaces.values() {
+                replay::fill_range(space, &view);
+            }
+        }
+        let old = Arc::clone(&captured.state);
+        let mut from = captured.end;
+        for _ in 0..CATCH_UP_ROUNDS {
+            let to = old.journal.end();
+            if to.get().saturating_sub(from.get()) < CATCH_UP_SLACK {
+                break;
+            }
+            target.catch_up(&old, from, to)?;
+            from = to;
+        }
+        drop(captured);
+        {
+            let _registry = self.registry.lock();
+            let _stripes = self.lock_all_stripes();
+            let _gate = self.batch_gate.write();
+            let current = self.state.load_full();
+            if !Arc::ptr_eq(&current, &old) {
+                return Err(Error::InvalidConfig("the database changed underneath compaction"));
+            }
+            target.catch_up(&old, from, old.journal.end())?;
+            let Target {
+                mut journal,
+                mut spaces,
+                ..
+            } = target;
+            journal.relocate(&data)?;
+            let default = spaces
+                .remove(&0)
+                .unwrap_or_else(|| Arc::new(Space::new(0, self.range_scans)));
+            self.state.store(Arc::new(State {
+                journal,
+                spaces: parking_lot::RwLock::new(spaces),
+                default,
+            }));
+            self.checkpointed.store(0, std::sync::atomic::Ordering::Release);
+        }
+        self.write_checkpoint()
+    }
+
+    /// Writes a compacted copy of the database to `target` (and `<target>.meta`) through
+    /// `<target>.backup.tmp`, replacing `target` atomically.
+    pub(crate) fn backup_to(&self, target: &Path) -> Result<()> {
+        let _one = self.compacting.lock();
+        let resolved = match std::fs::canonicalize(target) {
+            Ok(p) => p,
+            Err(_) => match (target.parent(), target.file_name()) {
+                (Some(parent), Some(name)) => {
+                    let parent = if parent.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        parent
+                    };
+                    std::fs::canonicalize(parent)?.join(name)
+                }
+                _ => return Err(Error::InvalidConfig("the backup target has no file name")),
+            },
+        };
+        if resolved == self.data_path() {
+            return Err(Error::InvalidConfig("the backup target is the database itself"));
+        }
+        let scratch = sibling(&resolved, ".backup.tmp");
+        let captured = self.capture()?;
+        let copy = self.copy_live(&captured, &scratch, false)?;
+        let mut journal = copy.journal;
+        journal.relocate(&resolved)?;
+        Ok(())
+    }
+}

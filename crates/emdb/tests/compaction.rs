@@ -1,0 +1,150 @@
+//! Compaction: only live records are kept, the file shrinks, nothing is lost, and readers
+//! and writers carry on while it runs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use emdb::{Emdb, Error};
+
+#[test]
+fn compaction_keeps_exactly_the_live_records_and_shrinks_the_file() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("c.emdb");
+    let db = Emdb::builder().path(&path).enable_range_scans(true).build()?;
+    let users = db.namespace("users")?;
+    for round in 0..5 {
+        for i in 0..2000 {
+            db.insert(format!("k{i:05}"), format!("v{round}-{i}"))?;
+        }
+    }
+    for i in (0..2000).step_by(2) {
+        db.remove(format!("k{i:05}"))?;
+    }
+    users.insert("alice", "admin")?;
+    let before = db.stats()?.logical_size_bytes;
+    let held = db.get_zerocopy("k00001")?.expect("live");
+    db.compact()?;
+    let after = db.stats()?.logical_size_bytes;
+    assert!(after < before / 5, "the log shrank from {before} to {after}");
+    assert_eq!(
+        held.as_slice(),
+        b"v4-1",
+        "a ValueRef from before compaction stays valid"
+    );
+    assert_eq!(db.len()?, 1000);
+    assert_eq!(db.get("k00001")?, Some(b"v4-1".to_vec()));
+    assert_eq!(db.get("k00002")?, None);
+    assert_eq!(users.get("alice")?, Some(b"admin".to_vec()));
+    assert_eq!(
+        db.range_prefix("k0000")?.len(),
+        5,
+        "the range index follows the new log"
+    );
+    assert!(!dir.path().join("c.emdb.compact.tmp").exists());
+    // Writes after compaction, then a reopen.
+    db.insert("after", "compaction")?;
+    drop(users);
+    drop(db);
+    let db = Emdb::open(&path)?;
+    assert_eq!(db.len()?, 1001);
+    assert_eq!(db.get("k01999")?, Some(b"v4-1999".to_vec()));
+    assert_eq!(db.get("after")?, Some(b"compaction".to_vec()));
+    assert_eq!(db.namespace("users")?.get("alice")?, Some(b"admin".to_vec()));
+    Ok(())
+}
+
+#[test]
+fn writers_and_readers_carry_on_during_compaction() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("live.emdb");
+    let db = Emdb::open(&path)?;
+    for i in 0..20_000u64 {
+        db.insert(format!("base{i}"), i.to_le_bytes().to_vec())?;
+    }
+    for i in 0..20_000u64 {
+        db.insert(format!("base{i}"), (i + 1).to_le_bytes().to_vec())?;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let db = db.clone();
+        let stop = Arc::clone(&stop);
+        let written = Arc::clone(&written);
+        std::thread::spawn(move || -> Result<(), Error> {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Acquire) {
+                db.insert(format!("new{i}"), i.to_le_bytes().to_vec())?;
+                if i % 3 == 0 {
+                    db.remove(format!("base{i}"))?;
+                }
+                i += 1;
+                written.store(i, Ordering::Release);
+            }
+            Ok(())
+        })
+    };
+    let reader = {
+        let db = db.clone();
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || -> Result<u64, Error> {
+            let mut reads = 0u64;
+            while !stop.load(Ordering::Acquire) {
+                let i = reads % 20_000;
+                if let Some(v) = db.get(format!("base{i}"))? {
+                    assert_eq!(
+                        v,
+                        (i + 1).to_le_bytes().to_vec(),
+                        "a reader saw a stale or foreign value"
+                    );
+                }
+                reads += 1;
+            }
+            Ok(reads)
+        })
+    };
+    while written.load(Ordering::Acquire) < 200 {
+        std::thread::yield_now();
+    }
+    db.compact()?;
+    let during = written.load(Ordering::Acquire);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    stop.store(true, Ordering::Release);
+    writer.join().expect("writer")?;
+    assert!(reader.join().expect("reader")? > 0);
+    let total = written.load(Ordering::Acquire);
+    assert!(total > during, "writes went on after the compaction too");
+    // Every write, before, during and after the compaction, is there.
+    for i in 0..total {
+        assert_eq!(db.get(format!("new{i}"))?, Some(i.to_le_bytes().to_vec()), "new{i}");
+        let base = db.get(format!("base{i}"))?;
+        if i < 20_000 {
+            assert_eq!(base.is_none(), i % 3 == 0, "base{i}");
+        }
+    }
+    db.flush()?;
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = {
+        let mut all: Vec<_> = db.iter()?.collect();
+        all.sort();
+        all
+    };
+    drop(db);
+    let db = Emdb::open(&path)?;
+    let mut reopened: Vec<_> = db.iter()?.collect();
+    reopened.sort();
+    assert_eq!(reopened, expected, "the index equals the log after reopen");
+    Ok(())
+}
+
+#[test]
+fn a_stale_scratch_file_is_removed_on_open() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("s.emdb");
+    drop(Emdb::open(&path)?);
+    std::fs::write(dir.path().join("s.emdb.compact.tmp"), b"half a compaction")?;
+    std::fs::write(dir.path().join("s.emdb.compact.tmp.meta"), b"x")?;
+    let db = Emdb::open(&path)?;
+    assert!(!dir.path().join("s.emdb.compact.tmp").exists());
+    assert!(!dir.path().join("s.emdb.compact.tmp.meta").exists());
+    db.insert("k", "v")?;
+    Ok(())
+}
