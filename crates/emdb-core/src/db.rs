@@ -59,6 +59,14 @@ impl Emdb {
         Ok(db)
     }
 
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.scope.inner
+    }
+
+    pub(crate) fn range_scans_enabled(&self) -> bool {
+        self.scope.inner.range_scans
+    }
+
     /// Opens or creates the database at `path` with the default options.
     ///
     /// # Errors

@@ -10,6 +10,8 @@ mod engine;
 mod error;
 mod iter;
 mod namespace;
+#[cfg(feature = "nested")]
+mod nested;
 mod options;
 mod paths;
 mod record;
@@ -24,6 +26,8 @@ pub use emdb_journal::LockHolder;
 pub use error::{Error, Result};
 pub use iter::{EmdbIter, EmdbKeyIter, EmdbRangeIter, NamespaceIter, NamespaceKeyIter, NamespaceRangeIter, TryIter};
 pub use namespace::Namespace;
+#[cfg(feature = "nested")]
+pub use nested::Focus;
 pub use options::{FlushPolicy, Ttl};
 pub use stats::EmdbStats;
 pub use txn::Transaction;

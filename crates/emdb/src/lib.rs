@@ -55,5 +55,8 @@ pub use emdb_core::{
     NamespaceIter, NamespaceKeyIter, NamespaceRangeIter, Result, Transaction, TryIter, Ttl, ValueRef,
 };
 
+#[cfg(feature = "nested")]
+pub use emdb_core::Focus;
+
 /// The log layer, re-exported: see [`emdb_journal`].
 pub use emdb_journal as journal;
