@@ -1,71 +1,87 @@
-//! Quickstart: a temporary database's log, written, crashed in spirit, and recovered.
+//! Quickstart: a temporary database written, read, scanned, reopened and compacted.
 //!
 //! Run with `cargo run --release --example quickstart`. Everything happens in a fresh
 //! temporary directory that is removed at the end.
 
 use std::time::Instant;
 
-use emdb::journal::{Journal, JournalOptions, Record, ReplayError, Tail};
+use emdb::{Emdb, FlushPolicy};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("quickstart.emdb");
-    println!("database log: {}", path.display());
+    println!("database: {}", path.display());
 
-    // Write: single records, then a batch that is all-or-nothing after a crash.
-    let journal = Journal::open(&path)?;
+    let db = Emdb::builder()
+        .path(&path)
+        .enable_range_scans(true)
+        .flush_policy(FlushPolicy::OnEachFlush)
+        .build()?;
+
+    // Writes: 100,000 single inserts, then one crash-atomic batch.
     let started = Instant::now();
     for i in 0..100_000u32 {
-        journal.append(format!("user:{i:06} signed up").as_bytes())?;
+        db.insert(format!("user:{i:06}"), format!("{{\"id\":{i},\"plan\":\"free\"}}"))?;
     }
-    let batch: Vec<Vec<u8>> = (0..1_000u32)
-        .map(|i| format!("order:{i:04} paid").into_bytes())
-        .collect();
-    let receipt = journal.append_batch(&batch)?;
-    journal.sync()?;
+    db.insert_many((0..1_000u32).map(|i| (format!("order:{i:04}"), format!("paid {i}"))))?;
+    db.flush()?;
     println!(
-        "appended 100,000 records and a 1,000-record batch, synced, in {:.1} ms",
+        "wrote 100,000 records and a 1,000-record batch, durable, in {:.0} ms",
         started.elapsed().as_secs_f64() * 1e3
     );
-    let stats = journal.stats()?;
-    println!(
-        "log end {} bytes, {} device sync(s), {} write(s), durability primitive: {}",
-        stats.end, stats.syncs, stats.writes, stats.durability_primitive
-    );
 
-    // Zero-copy read of one record of the batch, straight out of the memory map.
-    let third = journal.bytes(receipt.record_offsets()[2], batch[2].len())?;
-    println!("third record of the batch: {}", String::from_utf8_lossy(&third));
-
-    // Checkpoint: "my own state covers everything through the batch" (a real store would
-    // save its index first). The next open scans only what comes after it.
-    journal.checkpoint(receipt.last(), b"")?;
-    journal.append(b"written after the checkpoint")?;
-    journal.sync()?;
-    drop(journal);
-
-    // Reopen, rebuilding state in the same single scan recovery makes.
-    let mut replayed = 0u64;
-    let mut replay = |_: Record<'_>| -> Result<(), ReplayError> {
-        replayed += 1;
-        Ok(())
-    };
+    // Reads, zero-copy or copied.
     let started = Instant::now();
-    let journal = JournalOptions::new().open_replaying(&path, &mut replay)?;
-    let report = journal.recovery();
+    let mut found = 0;
+    for i in (0..100_000u32).step_by(7) {
+        found += usize::from(db.get_zerocopy(format!("user:{i:06}"))?.is_some());
+    }
+    println!("{found} random reads in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+
+    // A transaction: all of it or none of it, even across a crash.
+    db.transaction(|tx| {
+        let user = tx.get("user:000042")?.unwrap_or_default();
+        tx.insert("user:000042", String::from_utf8_lossy(&user).replace("free", "pro"))?;
+        tx.insert("upgrades", "1")
+    })?;
+    println!("user:000042 -> {}", String::from_utf8_lossy(&db.get("user:000042")?.unwrap_or_default()));
+
+    // A range scan and a prefix scan over the sorted index.
+    let page: Vec<String> = db
+        .range(b"user:000100".to_vec()..b"user:000103".to_vec())?
+        .into_iter()
+        .map(|(k, _)| String::from_utf8_lossy(&k).into_owned())
+        .collect();
+    println!("range user:000100..user:000103 -> {page:?}");
+    println!("orders: {}", db.range_prefix("order:")?.len());
+
+    // Remove half the users, then compact while the database stays open.
+    for i in (0..100_000u32).step_by(2) {
+        db.remove(format!("user:{i:06}"))?;
+    }
+    let before = db.stats()?.logical_size_bytes;
+    let started = Instant::now();
+    db.compact()?;
+    let after = db.stats()?;
     println!(
-        "reopened in {:.2} ms: scan started at {} ({:?}), replayed {replayed} record(s), tail {}",
-        started.elapsed().as_secs_f64() * 1e3,
-        report.scan.start,
-        report.checkpoint,
-        match report.scan.tail {
-            Tail::Clean => "clean",
-            Tail::Torn { .. } => "torn (cut)",
-            Tail::IncompleteBatch { .. } => "incomplete batch (cut)",
-            Tail::Corrupt { .. } => "corrupt",
-            _ => "other",
-        }
+        "compacted {:.1} MiB of log to {:.1} MiB in {:.0} ms",
+        before as f64 / 1048576.0,
+        after.logical_size_bytes as f64 / 1048576.0,
+        started.elapsed().as_secs_f64() * 1e3
     );
-    journal.close()?;
+    drop(db);
+
+    // Reopen: the checkpoint compaction wrote makes it quick.
+    let started = Instant::now();
+    let db = Emdb::builder().path(&path).enable_range_scans(true).build()?;
+    let stats = db.stats()?;
+    println!(
+        "reopened in {:.1} ms (from checkpoint: {}): {} live records, {:.1} bytes of index per key",
+        started.elapsed().as_secs_f64() * 1e3,
+        stats.opened_from_checkpoint,
+        stats.live_records,
+        stats.index_memory_bytes as f64 / stats.live_records.max(1) as f64
+    );
+    assert_eq!(db.get("upgrades")?, Some(b"1".to_vec()));
     Ok(())
 }
