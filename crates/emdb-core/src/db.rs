@@ -59,10 +59,12 @@ impl Emdb {
         Ok(db)
     }
 
+    #[cfg(feature = "nested")]
     pub(crate) fn inner(&self) -> &Inner {
         &self.scope.inner
     }
 
+    #[cfg(feature = "nested")]
     pub(crate) fn range_scans_enabled(&self) -> bool {
         self.scope.inner.range_scans
     }

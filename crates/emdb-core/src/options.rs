@@ -53,6 +53,7 @@ pub(crate) fn now_ms() -> u64 {
 ///
 /// `After(d)` is `now + d`; `After(ZERO)` becomes `now`, which is already expired (the
 /// record is written, and hidden). An expiry that does not fit is `None` (TtlOverflow).
+#[cfg_attr(not(feature = "ttl"), allow(dead_code, reason = "TTL writes only"))]
 pub(crate) fn expiry(ttl: Ttl, default: Option<Duration>, now: u64) -> Option<u64> {
     let after = match ttl {
         Ttl::Never => return Some(0),

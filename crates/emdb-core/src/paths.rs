@@ -30,7 +30,9 @@ pub(crate) fn data_root() -> PathBuf {
 }
 
 /// Checks an application or database name, trimmed; an empty one becomes `default`.
-/// The same rules on every OS, so a name that works on one works on all.
+/// The same rules on every OS, so a name that works on one works on all. As in emdb 1.0's
+/// code, trimming comes first, so surrounding spaces are dropped rather than refused; a
+/// name ending in a dot is refused even with spaces after it.
 pub(crate) fn checked_name(name: &str, default: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() {
@@ -113,6 +115,11 @@ mod tests {
         assert_eq!(checked_name("  ", DEFAULT_APP).ok().as_deref(), Some("emdb"));
         assert_eq!(checked_name(" my-app ", DEFAULT_APP).ok().as_deref(), Some("my-app"));
         assert_eq!(
+            checked_name("name ", DEFAULT_DB).ok().as_deref(),
+            Some("name"),
+            "trimmed, as emdb 1.0 does"
+        );
+        assert_eq!(
             checked_name("data.v2.emdb", DEFAULT_DB).ok().as_deref(),
             Some("data.v2.emdb")
         );
@@ -123,7 +130,7 @@ mod tests {
             "..",
             ".",
             "name.",
-            "name ",
+            "name. ",
             "CON",
             "nul.txt",
             "com1",

@@ -41,6 +41,7 @@ impl Scope {
         self.inner.put(self.ns, key, value, expires_at)
     }
 
+    #[cfg(feature = "ttl")]
     pub(crate) fn insert_with_ttl(&self, key: &[u8], value: &[u8], ttl: Ttl) -> Result<()> {
         let expires_at = self.expiry(ttl)?;
         self.inner.put(self.ns, key, value, expires_at)
@@ -108,10 +109,12 @@ impl Scope {
         self.cursor(lower, upper)
     }
 
+    #[cfg(feature = "ttl")]
     pub(crate) fn expires_at(&self, key: &[u8]) -> Result<Option<u64>> {
         self.inner.expires_at(self.ns, key)
     }
 
+    #[cfg(feature = "ttl")]
     pub(crate) fn ttl(&self, key: &[u8]) -> Result<Option<std::time::Duration>> {
         let now = crate::options::now_ms();
         Ok(match self.expires_at(key)? {
@@ -120,10 +123,12 @@ impl Scope {
         })
     }
 
+    #[cfg(feature = "ttl")]
     pub(crate) fn persist(&self, key: &[u8]) -> Result<bool> {
         self.inner.set_expiry(self.ns, key, 0)
     }
 
+    #[cfg(feature = "ttl")]
     pub(crate) fn sweep_expired(&self) -> usize {
         self.inner.sweep_expired(self.ns).unwrap_or(0)
     }

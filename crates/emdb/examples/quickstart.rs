@@ -36,7 +36,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in (0..100_000u32).step_by(7) {
         found += usize::from(db.get_zerocopy(format!("user:{i:06}"))?.is_some());
     }
-    println!("{found} random reads in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "{found} random reads in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
 
     // A transaction: all of it or none of it, even across a crash.
     db.transaction(|tx| {
@@ -44,7 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tx.insert("user:000042", String::from_utf8_lossy(&user).replace("free", "pro"))?;
         tx.insert("upgrades", "1")
     })?;
-    println!("user:000042 -> {}", String::from_utf8_lossy(&db.get("user:000042")?.unwrap_or_default()));
+    println!(
+        "user:000042 -> {}",
+        String::from_utf8_lossy(&db.get("user:000042")?.unwrap_or_default())
+    );
 
     // A range scan and a prefix scan over the sorted index.
     let page: Vec<String> = db

@@ -74,7 +74,7 @@ fn writers_and_readers_carry_on_during_compaction() -> Result<(), Error> {
             let mut i = 0u64;
             while !stop.load(Ordering::Acquire) {
                 db.insert(format!("new{i}"), i.to_le_bytes().to_vec())?;
-                if i % 3 == 0 {
+                if i.is_multiple_of(3) {
                     db.remove(format!("base{i}"))?;
                 }
                 i += 1;

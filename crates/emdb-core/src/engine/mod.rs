@@ -104,6 +104,7 @@ pub(crate) struct Registry {
 /// The shared engine behind every handle.
 pub(crate) struct Inner {
     pub(crate) path: PathBuf,
+    #[cfg_attr(not(feature = "ttl"), allow(dead_code, reason = "read by TTL writes only"))]
     pub(crate) default_ttl: Option<Duration>,
     pub(crate) range_scans: bool,
     pub(crate) state: ArcSwap<State>,

@@ -160,6 +160,7 @@ impl Inner {
 
     /// `key`'s expiry: `Some(0)` for a live key that never expires, `None` if absent or
     /// expired.
+    #[cfg(feature = "ttl")]
     pub(crate) fn expires_at(&self, ns: u32, key: &[u8]) -> Result<Option<u64>> {
         Ok(self.live(ns, key)?.map(|(_, l)| l.expires_at))
     }
@@ -186,6 +187,7 @@ impl Inner {
 
     /// Rewrites `key` with a new expiry (persist: 0), keeping its value; `false` if it is
     /// absent or expired.
+    #[cfg(feature = "ttl")]
     pub(crate) fn set_expiry(&self, ns: u32, key: &[u8], expires_at: u64) -> Result<bool> {
         let _stripe = self.stripe(ns, key).write();
         let state = self.state.load();
@@ -303,6 +305,7 @@ impl Inner {
 
     /// Tombstones every expired record of `ns`, each only if it is still the key's
     /// current record (a concurrent re-insert survives). Returns how many were removed.
+    #[cfg(feature = "ttl")]
     pub(crate) fn sweep_expired(&self, ns: u32) -> Result<usize> {
         let now = now_ms();
         let (view, locations) = self.snapshot(ns)?;

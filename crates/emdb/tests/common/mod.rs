@@ -1,0 +1,107 @@
+//! Helpers shared by the facade's integration tests.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use emdb::Emdb;
+
+/// A fresh temporary directory and a database path inside it (nothing is created yet).
+pub fn temp_path(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    (dir, path)
+}
+
+/// A fresh database in a temporary directory.
+pub fn temp_db() -> (tempfile::TempDir, PathBuf, Emdb) {
+    let (dir, path) = temp_path("test.emdb");
+    let db = Emdb::open(&path).expect("open");
+    (dir, path, db)
+}
+
+/// A fresh database with the range index kept.
+pub fn temp_range_db() -> (tempfile::TempDir, PathBuf, Emdb) {
+    let (dir, path) = temp_path("range.emdb");
+    let db = open_ranged(&path);
+    (dir, path, db)
+}
+
+/// Opens `path` with range scans enabled.
+pub fn open_ranged(path: &Path) -> Emdb {
+    Emdb::builder()
+        .path(path)
+        .enable_range_scans(true)
+        .build()
+        .expect("open with range scans")
+}
+
+/// `<path><suffix>`: the name of a file that lives next to the database.
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    u64::try_from(since.as_millis()).expect("fits")
+}
+
+/// A small deterministic generator (splitmix64): no dependency, same sequence for a seed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `lo..hi` (`hi > lo`).
+    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo)
+    }
+}
+
+/// Re-runs this test binary as a child process that runs only the test `entry`, with the
+/// environment variable `env` set to `value`. Its stdout is piped; its stdin is piped
+/// when `stdin` is true (closing it tells a waiting child to finish).
+pub fn spawn_self(entry: &str, env: &str, value: &str, stdin: bool) -> Child {
+    Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", entry, "--nocapture", "--test-threads=1"])
+        .env(env, value)
+        .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn child")
+}
+
+/// Reads the child's stdout until a line contains `marker` (libtest may print its own text
+/// before it on the same line). Panics if the child's output ends first.
+pub fn wait_for_marker(out: &mut BufReader<ChildStdout>, marker: &str) {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = out.read_line(&mut line).expect("read child stdout");
+        assert!(n > 0, "the child exited before printing {marker:?}");
+        if line.contains(marker) {
+            return;
+        }
+    }
+}

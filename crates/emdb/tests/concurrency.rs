@@ -1,0 +1,341 @@
+//! Many threads on one database (API.md §1, issue guarantees 1 and 2): no lost updates for
+//! distinct keys, readers see only written values, the index equals the log after
+//! reopen, one of two racing removes wins, disjoint transactions all apply, batches are
+//! visible all at once, and concurrent flushes all succeed.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+
+use common::{Rng, sibling, temp_db, temp_path};
+use emdb::{Emdb, Error};
+
+const WRITERS: u64 = 4;
+const KEYS_PER_WRITER: u64 = 50;
+const ROUNDS: u64 = 40;
+
+fn key(writer: u64, k: u64) -> String {
+    format!("w{writer}/{k:03}")
+}
+
+fn value(writer: u64, k: u64, round: u64) -> String {
+    format!("{writer}:{k}:{round}")
+}
+
+/// Writer `w` writes each of its keys once per round, each writer through a different API.
+fn run_writer(db: &Emdb, w: u64) -> Result<(), Error> {
+    for round in 0..ROUNDS {
+        match w {
+            0 => {
+                for k in 0..KEYS_PER_WRITER {
+                    db.insert(key(w, k), value(w, k, round))?;
+                }
+            }
+            1 => db.insert_many((0..KEYS_PER_WRITER).map(|k| (key(w, k), value(w, k, round))))?,
+            2 => db.transaction(|tx| {
+                for k in 0..KEYS_PER_WRITER {
+                    tx.insert(key(w, k), value(w, k, round))?;
+                }
+                Ok(())
+            })?,
+            _ => {
+                for k in 0..KEYS_PER_WRITER {
+                    db.remove(key(w, k))?;
+                    db.insert(key(w, k), value(w, k, round))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads random keys until `done`; every value seen must be one written to that key, and
+/// a key's rounds never go backwards for one reader. Returns how many values it saw.
+fn run_reader(db: &Emdb, seed: u64, done: &AtomicBool) -> Result<u64, Error> {
+    let mut rng = Rng::new(seed);
+    let mut last_round: BTreeMap<String, u64> = BTreeMap::new();
+    let mut seen = 0;
+    while !done.load(Ordering::Acquire) {
+        let (w, k) = (rng.between(0, WRITERS), rng.between(0, KEYS_PER_WRITER));
+        let name = key(w, k);
+        let Some(v) = db.get(&name)? else {
+            // Only writer 3 removes, between its remove and its re-insert.
+            assert!(w == 3 || !last_round.contains_key(&name), "{name} vanished");
+            continue;
+        };
+        seen += 1;
+        let text = String::from_utf8(v).expect("values are UTF-8");
+        let parts: Vec<u64> = text.split(':').map(|p| p.parse().expect("a number")).collect();
+        assert_eq!(parts.len(), 3, "{name}: never-written value {text:?}");
+        assert_eq!((parts[0], parts[1]), (w, k), "{name}: another key's value {text:?}");
+        assert!(parts[2] < ROUNDS, "{name}: round {} never written", parts[2]);
+        let prev = last_round.insert(name.clone(), parts[2]).unwrap_or(0);
+        assert!(parts[2] >= prev, "{name}: went back from round {prev} to {}", parts[2]);
+    }
+    Ok(seen)
+}
+
+#[test]
+fn writers_and_readers_lose_nothing_and_the_index_equals_the_log() -> Result<(), Error> {
+    let (_dir, path) = temp_path("rw.emdb");
+    let db = Emdb::open(&path)?;
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2u64)
+        .map(|r| {
+            let (db, done) = (db.clone(), Arc::clone(&done));
+            thread::spawn(move || run_reader(&db, 0xC0FFEE + r, &done))
+        })
+        .collect();
+    // Checkpoints taken while the writers write: the last one plus the log after it must
+    // give back exactly the final state.
+    let writing = Arc::new(AtomicBool::new(true));
+    let checkpointer = {
+        let (db, writing) = (db.clone(), Arc::clone(&writing));
+        thread::spawn(move || -> Result<u32, Error> {
+            let mut n = 0;
+            while writing.load(Ordering::Acquire) {
+                db.checkpoint()?;
+                n += 1;
+                thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Ok(n)
+        })
+    };
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let db = db.clone_handle();
+            thread::spawn(move || run_writer(&db, w))
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer thread")?;
+    }
+    writing.store(false, Ordering::Release);
+    done.store(true, Ordering::Release);
+    for r in readers {
+        r.join().expect("reader thread")?;
+    }
+    assert!(checkpointer.join().expect("checkpoint thread")? > 0);
+
+    let mut expected = BTreeMap::new();
+    for w in 0..WRITERS {
+        for k in 0..KEYS_PER_WRITER {
+            expected.insert(key(w, k).into_bytes(), value(w, k, ROUNDS - 1).into_bytes());
+        }
+    }
+    for (k, v) in &expected {
+        assert_eq!(
+            db.get(k)?.as_ref(),
+            Some(v),
+            "{}: lost update",
+            String::from_utf8_lossy(k)
+        );
+    }
+    let in_memory: BTreeMap<_, _> = db.iter()?.collect();
+    assert_eq!(in_memory, expected);
+    assert_eq!(db.len()?, expected.len());
+    db.flush()?;
+    drop(db);
+
+    let db = Emdb::open(&path)?;
+    let reopened: BTreeMap<_, _> = db.iter()?.collect();
+    assert_eq!(
+        reopened, in_memory,
+        "the last checkpoint plus the log after it equal the index in memory"
+    );
+    assert_eq!(db.len()?, in_memory.len());
+    drop(db);
+
+    // Without the saved indexes, the open rebuilds them from the whole log.
+    std::fs::remove_file(sibling(&path, ".index"))?;
+    let db = Emdb::open(&path)?;
+    let rebuilt: BTreeMap<_, _> = db.iter()?.collect();
+    assert_eq!(
+        rebuilt, in_memory,
+        "the index rebuilt from the log equals the one in memory"
+    );
+    assert_eq!(db.len()?, in_memory.len());
+    Ok(())
+}
+
+#[test]
+fn of_two_racing_removes_exactly_one_gets_the_value() -> Result<(), Error> {
+    const N: usize = 3000;
+    let (_dir, _path, db) = temp_db();
+    db.insert_many((0..N).map(|i| (format!("k{i}"), format!("v{i}"))))?;
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            let (db, barrier) = (db.clone(), Arc::clone(&barrier));
+            thread::spawn(move || -> Result<Vec<usize>, Error> {
+                barrier.wait();
+                let mut won = Vec::new();
+                for i in 0..N {
+                    if let Some(v) = db.remove(format!("k{i}"))? {
+                        assert_eq!(v, format!("v{i}").into_bytes(), "k{i}: wrong value");
+                        won.push(i);
+                    }
+                }
+                Ok(won)
+            })
+        })
+        .collect();
+    let won: Vec<Vec<usize>> = racers
+        .into_iter()
+        .map(|t| t.join().expect("racer thread"))
+        .collect::<Result<_, _>>()?;
+    let a: HashSet<usize> = won[0].iter().copied().collect();
+    let b: HashSet<usize> = won[1].iter().copied().collect();
+    assert!(a.is_disjoint(&b), "a key was removed twice with a value");
+    assert_eq!(a.len() + b.len(), N, "every key was removed with its value once");
+    assert!(db.is_empty()?);
+    Ok(())
+}
+
+#[test]
+fn concurrent_transactions_on_disjoint_keys_all_apply() -> Result<(), Error> {
+    const THREADS: u64 = 4;
+    const TXS: u64 = 100;
+    let (_dir, path) = temp_path("tx.emdb");
+    let db = Emdb::open(&path)?;
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let db = db.clone();
+            thread::spawn(move || -> Result<(), Error> {
+                for i in 0..TXS {
+                    db.transaction(|tx| {
+                        // A read-modify-write of this thread's own counter.
+                        let count: u64 = match tx.get(format!("count{t}"))? {
+                            Some(v) => String::from_utf8(v).expect("utf-8").parse().expect("number"),
+                            None => 0,
+                        };
+                        tx.insert(format!("count{t}"), (count + 1).to_string())?;
+                        for j in 0..5 {
+                            tx.insert(format!("t{t}/{i}/{j}"), format!("{t}{i}{j}"))?;
+                        }
+                        if i > 0 {
+                            tx.remove(format!("t{t}/{}/0", i - 1))?;
+                        }
+                        Ok(())
+                    })?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("transaction thread")?;
+    }
+    let check = |db: &Emdb| -> Result<(), Error> {
+        for t in 0..THREADS {
+            assert_eq!(db.get(format!("count{t}"))?, Some(TXS.to_string().into_bytes()));
+            for i in 0..TXS {
+                for j in 0..5 {
+                    let expect = (j != 0 || i == TXS - 1).then(|| format!("{t}{i}{j}").into_bytes());
+                    assert_eq!(db.get(format!("t{t}/{i}/{j}"))?, expect, "t{t}/{i}/{j}");
+                }
+            }
+        }
+        assert_eq!(db.len()? as u64, THREADS * (1 + TXS * 4 + 1));
+        Ok(())
+    };
+    check(&db)?;
+    drop(db);
+    check(&Emdb::open(&path)?)
+}
+
+fn number(v: Option<Vec<u8>>) -> u64 {
+    v.map_or(0, |v| String::from_utf8(v).expect("utf-8").parse().expect("number"))
+}
+
+/// A writer commits `a = b = n` for n = 1, 2, ... as one transaction (even n) or one
+/// `insert_many` (odd n). Both are visible all at once, and n only grows. So once a reader
+/// has read `a = x`, the commit of `b = x` is already visible and only larger values can
+/// replace it: a later read of `b` gives at least `x`. Were a commit applied key by key
+/// (a before b, as the transaction's key order has it), a reader could get the new `a`
+/// and then the old `b`. An iterator's snapshot must hold `a == b` exactly.
+#[test]
+fn readers_never_observe_half_a_batch() -> Result<(), Error> {
+    const COMMITS: u64 = 3000;
+    let (_dir, _path, db) = temp_db();
+    db.insert_many([("a", "0"), ("b", "0")])?;
+    let done = Arc::new(AtomicBool::new(false));
+    let point_reader = {
+        let (db, done) = (db.clone(), Arc::clone(&done));
+        thread::spawn(move || -> Result<u64, Error> {
+            let mut checks = 0;
+            while !done.load(Ordering::Acquire) {
+                let a = number(db.get("a")?);
+                let b = number(db.get("b")?);
+                assert!(b >= a, "read a = {a} and then b = {b}: half a batch was visible");
+                checks += 1;
+            }
+            Ok(checks)
+        })
+    };
+    let snapshot_reader = {
+        let (db, done) = (db.clone(), Arc::clone(&done));
+        thread::spawn(move || -> Result<u64, Error> {
+            let mut checks = 0;
+            while !done.load(Ordering::Acquire) {
+                let snap: BTreeMap<Vec<u8>, Vec<u8>> = db.iter()?.collect();
+                let a = number(snap.get(b"a".as_slice()).cloned());
+                let b = number(snap.get(b"b".as_slice()).cloned());
+                assert_eq!(a, b, "a snapshot holds half a batch");
+                checks += 1;
+            }
+            Ok(checks)
+        })
+    };
+    for n in 1..=COMMITS {
+        let v = n.to_string();
+        if n.is_multiple_of(2) {
+            db.transaction(|tx| {
+                tx.insert("a", v.clone())?;
+                tx.insert("b", v.clone())
+            })?;
+        } else {
+            db.insert_many([("a", &v), ("b", &v)])?;
+        }
+    }
+    done.store(true, Ordering::Release);
+    let point_checks = point_reader.join().expect("point reader")?;
+    let snapshot_checks = snapshot_reader.join().expect("snapshot reader")?;
+    assert!(point_checks > 0 && snapshot_checks > 0, "the readers ran");
+    assert_eq!(number(db.get("a")?), COMMITS);
+    assert_eq!(number(db.get("b")?), COMMITS);
+    Ok(())
+}
+
+#[test]
+fn concurrent_flushes_all_succeed_and_cover_their_writes() -> Result<(), Error> {
+    let (_dir, path) = temp_path("flush.emdb");
+    let db = Emdb::open(&path)?;
+    let threads: Vec<_> = (0..4u32)
+        .map(|t| {
+            let db = db.clone();
+            thread::spawn(move || -> Result<(), Error> {
+                for i in 0..50u32 {
+                    db.insert(format!("t{t}/{i}"), i.to_le_bytes())?;
+                    db.flush()?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("flushing thread")?;
+    }
+    drop(db);
+    let db = Emdb::open(&path)?;
+    assert_eq!(db.len()?, 200);
+    for t in 0..4u32 {
+        for i in 0..50u32 {
+            assert_eq!(db.get(format!("t{t}/{i}"))?, Some(i.to_le_bytes().to_vec()));
+        }
+    }
+    Ok(())
+}
