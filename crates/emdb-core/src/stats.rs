@@ -19,6 +19,11 @@ pub struct EmdbStats {
     pub range_scans_enabled: bool,
     /// Whether the database is encrypted.
     pub encrypted: bool,
+    /// Bytes of the log the live entries' records take.
+    pub live_bytes: u64,
+    /// Bytes of the log nothing points at any more (replaced and removed records,
+    /// tombstones, frame headers): what compaction would reclaim.
+    pub dead_bytes: u64,
     /// Whether this open loaded the indexes saved by a checkpoint (`false`: it rebuilt them
     /// from the whole log, because there was no usable checkpoint).
     pub opened_from_checkpoint: bool,

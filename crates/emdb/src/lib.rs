@@ -60,3 +60,8 @@ pub use emdb_core::Focus;
 
 /// The log layer, re-exported: see [`emdb_journal`].
 pub use emdb_journal as journal;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

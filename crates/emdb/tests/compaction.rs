@@ -148,3 +148,41 @@ fn a_stale_scratch_file_is_removed_on_open() -> Result<(), Error> {
     db.insert("k", "v")?;
     Ok(())
 }
+
+#[test]
+fn stats_count_dead_bytes_and_compaction_reclaims_them() -> Result<(), Error> {
+    let db = Emdb::open_in_memory();
+    for round in 0..4 {
+        db.insert_many((0..1000).map(|i| (format!("k{i}"), format!("round {round} value {i}"))))?;
+    }
+    let before = db.stats()?;
+    assert!(
+        before.dead_bytes > before.live_bytes * 2,
+        "three rounds replaced: {before:?}"
+    );
+    assert_eq!(before.live_bytes + before.dead_bytes, before.logical_size_bytes);
+    db.compact()?;
+    let after = db.stats()?;
+    assert_eq!(after.live_bytes, before.live_bytes, "the same records stay live");
+    assert!(after.dead_bytes < after.live_bytes / 5, "{after:?}");
+    db.clear()?;
+    assert_eq!(db.stats()?.live_bytes, 0);
+    Ok(())
+}
+
+#[test]
+fn a_range_cursor_carries_on_across_compaction() -> Result<(), Error> {
+    let db = Emdb::builder().enable_range_scans(true).build()?;
+    db.insert_many((0..3000).map(|i| (format!("k{i:05}"), format!("v{i}"))))?;
+    for i in (0..3000).step_by(2) {
+        db.remove(format!("k{i:05}"))?;
+    }
+    let mut cursor = db.iter_from("k00000")?;
+    let first: Vec<_> = cursor.by_ref().take(10).collect();
+    db.compact()?;
+    let rest: Vec<_> = cursor.collect();
+    let keys: Vec<Vec<u8>> = first.iter().chain(&rest).map(|(k, _)| k.clone()).collect();
+    let expected: Vec<Vec<u8>> = (1..3000).step_by(2).map(|i| format!("k{i:05}").into_bytes()).collect();
+    assert_eq!(keys, expected, "every live key once, in order, across the swap");
+    Ok(())
+}

@@ -276,11 +276,7 @@ impl Inner {
             let default = spaces
                 .remove(&0)
                 .unwrap_or_else(|| Arc::new(Space::new(0, self.range_scans)));
-            self.state.store(Arc::new(State {
-                journal,
-                spaces: parking_lot::RwLock::new(spaces),
-                default,
-            }));
+            self.state.store(Arc::new(State::new(journal, spaces, default)));
             self.checkpointed.store(0, std::sync::atomic::Ordering::Release);
         }
         self.write_checkpoint()

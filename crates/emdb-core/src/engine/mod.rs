@@ -73,9 +73,38 @@ pub(crate) struct State {
     pub(crate) journal: Journal,
     pub(crate) spaces: RwLock<HashMap<u32, Arc<Space>>>,
     pub(crate) default: Arc<Space>,
+    /// Bytes of the records the indexes point at (the rest of the log is dead: replaced or
+    /// removed records, tombstones, frame headers).
+    pub(crate) live_bytes: AtomicU64,
 }
 
 impl State {
+    /// A state over `journal` and these indexes, counting their live bytes.
+    pub(crate) fn new(journal: Journal, spaces: HashMap<u32, Arc<Space>>, default: Arc<Space>) -> State {
+        let mut live = 0u64;
+        for space in spaces.values().chain([&default]) {
+            space.index.for_each(|l| live += u64::from(l.len));
+        }
+        State {
+            journal,
+            spaces: RwLock::new(spaces),
+            default,
+            live_bytes: AtomicU64::new(live),
+        }
+    }
+
+    /// Records that `added` bytes became live and `dropped` stopped being.
+    pub(crate) fn account(&self, added: u64, dropped: u64) {
+        if added > 0 {
+            self.live_bytes.fetch_add(added, Ordering::Relaxed);
+        }
+        if dropped > 0 {
+            let _ = self.live_bytes.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(dropped))
+            });
+        }
+    }
+
     /// The indexes of namespace `ns`.
     pub(crate) fn space(&self, ns: u32) -> Result<Arc<Space>> {
         if ns == 0 {
@@ -158,11 +187,7 @@ impl Inner {
         };
         let opened = (checkpointed > 0, report.scan.end.get() - report.scan.start.get());
         let (default, spaces, registry) = rebuild.finish();
-        let state = State {
-            journal,
-            spaces: RwLock::new(spaces),
-            default,
-        };
+        let state = State::new(journal, spaces, default);
         if config.range_scans {
             replay::fill_range_indexes(&state)?;
         }
@@ -297,6 +322,8 @@ impl Inner {
             preallocated_bytes: journal.file_len.saturating_sub(logical),
             range_scans_enabled: self.range_scans,
             encrypted: false,
+            live_bytes: state.live_bytes.load(Ordering::Relaxed).min(logical),
+            dead_bytes: logical.saturating_sub(state.live_bytes.load(Ordering::Relaxed)),
             opened_from_checkpoint: self.opened.0,
             recovery_scanned_bytes: self.opened.1,
             index_memory_bytes: memory,

@@ -85,11 +85,13 @@ fn index_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -
     if let Some(range) = &space.range {
         range.insert(key, loc);
     }
+    state.account(u64::from(loc.len), previous.map_or(0, |p| u64::from(p.len)));
     Ok(previous)
 }
 
-fn index_remove(space: &Space, view: &Snapshot, ns: u32, key: &[u8]) -> Option<Location> {
+fn index_remove(state: &State, space: &Space, view: &Snapshot, ns: u32, key: &[u8]) -> Option<Location> {
     let removed = space.index.remove(key, |l| key_at(view, l) == Some((ns, key)));
+    state.account(0, removed.map_or(0, |r| u64::from(r.len)));
     if removed.is_some()
         && let Some(range) = &space.range
     {
@@ -181,7 +183,7 @@ impl Inner {
         let mut rec = Vec::new();
         record::remove(&mut rec, ns, key);
         state.journal.append(&rec)?;
-        index_remove(&space, &view, ns, key);
+        index_remove(&state, &space, &view, ns, key);
         Ok(old)
     }
 
@@ -265,9 +267,12 @@ impl Inner {
                     index_put(&state, space, ns, key, loc)?;
                 }
                 Op::Remove { ns, key } => {
-                    index_remove(space, &view, ns, key);
+                    index_remove(&state, space, &view, ns, key);
                 }
                 Op::Clear { .. } => {
+                    let mut cleared = 0u64;
+                    space.index.for_each(|l| cleared += u64::from(l.len));
+                    state.account(0, cleared);
                     space.index.clear();
                     if let Some(range) = &space.range {
                         range.clear();
@@ -322,7 +327,7 @@ impl Inner {
             let mut rec = Vec::new();
             record::remove(&mut rec, ns, key);
             state.journal.append(&rec)?;
-            index_remove(&space, &current, ns, key);
+            index_remove(&state, &space, &current, ns, key);
             removed += 1;
         }
         Ok(removed)

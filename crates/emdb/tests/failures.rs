@@ -1,0 +1,218 @@
+//! Bad files and failing disks: every one is a distinct error or a clean recovery, never a
+//! panic and never wrong data.
+
+use emdb::journal::{Journal, JournalOptions};
+use emdb::{Emdb, Error};
+
+fn filled(dir: &std::path::Path) -> Result<std::path::PathBuf, Error> {
+    let path = dir.join("f.emdb");
+    let db = Emdb::builder().path(&path).build()?;
+    for i in 0..200 {
+        db.insert(format!("key{i:03}"), format!("value{i}"))?;
+    }
+    db.flush()?;
+    Ok(path)
+}
+
+#[test]
+fn damage_followed_by_valid_records_is_refused_and_the_file_left_alone() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = filled(dir.path())?;
+    let mut bytes = std::fs::read(&path)?;
+    bytes[1000] ^= 0x40;
+    std::fs::write(&path, &bytes)?;
+    match Emdb::open(&path) {
+        Err(Error::Corrupted { offset, .. }) => assert!(offset <= 1000 && offset > 800, "offset {offset}"),
+        other => panic!("expected Corrupted, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path)?, bytes, "untouched");
+    Ok(())
+}
+
+#[test]
+fn a_torn_tail_is_recovered_with_everything_before_it() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = filled(dir.path())?;
+    let db_end = Emdb::open(&path)?.stats()?.logical_size_bytes;
+    // Cut the last record in half, as a crash mid-write would.
+    let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+    file.set_len(db_end - 10)?;
+    drop(file);
+    let db = Emdb::open(&path)?;
+    assert_eq!(db.len()?, 199);
+    assert_eq!(db.get("key000")?, Some(b"value0".to_vec()));
+    assert_eq!(db.get("key199")?, None);
+    db.insert("key199", "rewritten")?;
+    Ok(())
+}
+
+#[test]
+fn records_the_engine_cannot_read_are_corruption() -> Result<(), Error> {
+    // A valid frame holding an unknown record.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("r.emdb");
+    let journal = Journal::open(&path)?;
+    journal.append(&[0x09, 1, 2, 3])?;
+    journal.close()?;
+    assert!(matches!(Emdb::open(&path), Err(Error::Corrupted { offset: 8, .. })));
+    // An insert into a namespace that was never bound.
+    let path = dir.path().join("ns.emdb");
+    let journal = Journal::open(&path)?;
+    let mut rec = vec![0u8];
+    rec.extend_from_slice(&7u32.to_le_bytes());
+    rec.extend_from_slice(&1u32.to_le_bytes());
+    rec.push(b'k');
+    rec.extend_from_slice(&1u32.to_le_bytes());
+    rec.push(b'v');
+    rec.extend_from_slice(&0u64.to_le_bytes());
+    journal.append(&rec)?;
+    journal.close()?;
+    match Emdb::open(&path) {
+        Err(Error::Corrupted { reason, .. }) => assert!(reason.contains("namespace"), "{reason}"),
+        other => panic!("expected Corrupted, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[test]
+fn sidecars_from_elsewhere_are_named() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = filled(dir.path())?;
+    let meta = dir.path().join("f.emdb.meta");
+    let original = std::fs::read(&meta)?;
+    // A newer format version.
+    let mut newer = original.clone();
+    newer[16..20].copy_from_slice(&9u32.to_le_bytes());
+    std::fs::write(&meta, &newer)?;
+    assert!(matches!(
+        Emdb::open(&path),
+        Err(Error::VersionMismatch { found: 9, expected: 2 })
+    ));
+    // An encrypted database opened by a build without encryption.
+    std::fs::write(&meta, &original)?;
+    {
+        let journal = JournalOptions::new().open(&path)?;
+        journal.set_meta(1, &[])?;
+    }
+    assert!(matches!(
+        Emdb::open(&path),
+        Err(Error::FeatureMismatch {
+            file_flags: 1,
+            build_flags: 0
+        })
+    ));
+    Ok(())
+}
+
+#[test]
+fn lock_files_that_cannot_be_used_are_lockfile_errors() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("l.emdb");
+    std::fs::create_dir(dir.path().join("l.emdb.lock"))?;
+    assert!(matches!(Emdb::open(&path), Err(Error::LockfileError(_))));
+    Ok(())
+}
+
+#[test]
+fn errors_print_with_the_emdb_prefix_and_keep_their_cause() {
+    use std::error::Error as _;
+    let io = Error::Io(std::io::Error::new(std::io::ErrorKind::NotFound, "gone"));
+    assert!(io.to_string().starts_with("emdb: "));
+    assert!(io.source().is_some());
+    for e in [
+        Error::MagicMismatch,
+        Error::InvalidConfig("x"),
+        Error::Corrupted { offset: 3, reason: "r" },
+        Error::VersionMismatch { found: 1, expected: 2 },
+        Error::FeatureMismatch {
+            file_flags: 1,
+            build_flags: 0,
+        },
+        Error::LockBusy { path: "p.lock".into() },
+    ] {
+        let text = e.to_string();
+        assert!(text.starts_with("emdb: "), "{text}");
+        assert!(
+            !text.contains("Some(") && !text.contains("{ "),
+            "Display must not print Debug: {text}"
+        );
+    }
+    let from_io: Error = std::io::Error::other("x").into();
+    assert!(matches!(from_io, Error::Io(_)));
+}
+
+#[cfg(target_os = "linux")]
+mod disk_full {
+    //! A file-size limit set in a child process makes writes fail for real: the failure is
+    //! reported, and a reopen loses nothing that was flushed. (The journal's own tests
+    //! cover the poisoning of a failed write; here preallocation reports the full disk
+    //! before any byte is written.)
+    use super::*;
+
+    const CHILD: &str = "EMDB_FAILURES_CHILD";
+
+    /// Entry point of the child process; does nothing as an ordinary test.
+    #[test]
+    fn child_process_entry() {
+        let Ok(dir) = std::env::var(CHILD) else { return };
+        let path = std::path::Path::new(&dir).join("full.emdb");
+        let db = Emdb::open(&path).expect("open");
+        let mut flushed = 0;
+        let mut failure = None;
+        for i in 0..100_000u32 {
+            let value = vec![b'v'; 500];
+            if let Err(e) = db.insert(format!("k{i:06}"), value) {
+                failure = Some(e);
+                break;
+            }
+            if i % 10 == 9 {
+                match db.flush() {
+                    Ok(()) => flushed = i + 1,
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(matches!(failure, Some(Error::Io(_))), "{failure:?}");
+        // Space is reserved before anything is written, so a full disk is reported without
+        // poisoning the handle: a write of the same size fails again, smaller ones may fit.
+        assert!(db.insert("again", vec![b'v'; 500]).is_err(), "still full");
+        assert_eq!(db.get("again").expect("reads still work"), None);
+        drop(db);
+        let db = Emdb::open(&path).expect("reopen after a failed write");
+        for i in 0..flushed {
+            assert!(
+                db.contains_key(format!("k{i:06}")).expect("read"),
+                "flushed key {i} lost"
+            );
+        }
+        println!("flushed {flushed}");
+    }
+
+    #[test]
+    fn a_full_disk_is_reported_and_reopen_keeps_what_was_flushed() {
+        let dir = tempfile::tempdir().expect("dir");
+        let exe = std::env::current_exe().expect("test binary");
+        // 512-byte blocks: a 256 KiB file-size limit, with SIGXFSZ ignored so writes fail
+        // with EFBIG instead of killing the process.
+        let script = format!(
+            "trap '' XFSZ; ulimit -f 512; exec '{}' --exact disk_full::child_process_entry --nocapture --test-threads=1",
+            exe.display()
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env(CHILD, dir.path())
+            .output()
+            .expect("spawn");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "child failed: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("flushed "), "{stdout}");
+    }
+}
