@@ -130,6 +130,15 @@ pub enum Error {
         source: crate::recovery::ReplayError,
     },
 
+    /// The caller's producer of a placed record ([`crate::Journal::append_placed`],
+    /// [`crate::Journal::append_batch_placed`]) failed; nothing was written.
+    #[error("the producer of a placed record failed")]
+    Placed {
+        /// The caller's error.
+        #[source]
+        source: crate::recovery::ReplayError,
+    },
+
     /// The journal path cannot be used.
     #[error("invalid journal path {}: {reason}", path.display())]
     InvalidPath {

@@ -26,6 +26,7 @@ use crate::frame;
 use crate::journal::{Journal, State};
 use crate::lsn::Lsn;
 use crate::options::SyncPolicy;
+use crate::recovery::ReplayError;
 
 /// Where a batch landed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +94,37 @@ impl Sink<'_> {
     }
 }
 
+/// How a batch is cut into frames: each part's records `[begin, end)` and payload length.
+struct Plan {
+    parts: Vec<(usize, usize, usize)>,
+    total: u64,
+}
+
+impl Plan {
+    /// Where each record's bytes will land when the batch starts at `start`.
+    fn offsets_from(&self, start: u64, lens: &[usize]) -> Vec<u64> {
+        let mut out = Vec::with_capacity(lens.len());
+        let mut lsn = start;
+        for &(begin, stop, payload_len) in &self.parts {
+            let mut at = lsn + (frame::HEADER_LEN + batch::HEADER_LEN) as u64;
+            for &len in &lens[begin..stop] {
+                at += batch::RECORD_PREFIX as u64;
+                out.push(at);
+                at += len as u64;
+            }
+            lsn += frame::frame_len(payload_len) as u64;
+        }
+        out
+    }
+}
+
+fn check_tag(payload: &[u8]) -> Result<()> {
+    match payload.first().filter(|t| batch::RESERVED_TAGS.contains(t)) {
+        Some(&tag) => Err(Error::ReservedTag { tag }),
+        None => Ok(()),
+    }
+}
+
 impl Journal {
     /// Appends one frame holding `payload` and returns its LSN.
     ///
@@ -108,27 +140,71 @@ impl Journal {
     /// when the write fails (which poisons the journal) or the disk is full when
     /// reserving space (which does not).
     pub fn append(&self, payload: &[u8]) -> Result<Lsn> {
+        self.check_record(payload.len())?;
+        check_tag(payload)?;
+        let lsn = {
+            let mut st = self.lock_state();
+            self.append_locked(&mut st, payload)?
+        };
+        self.after_append(lsn)
+    }
+
+    /// Appends one frame whose payload depends on where it lands: `place` receives the
+    /// file offset of the payload's first byte (the frame's LSN plus the header) and
+    /// writes exactly `len` bytes into the vector. A layer above binds records to their
+    /// position this way, for instance as an AEAD's associated data, so that a record
+    /// copied elsewhere in the log no longer verifies. `place` runs under the writer lock:
+    /// keep it short. Returns the frame's LSN.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Placed`] when `place` fails and [`Error::InvalidArgument`] when it writes
+    /// another length (nothing is written for either), and the errors of
+    /// [`Journal::append`].
+    pub fn append_placed(
+        &self,
+        len: usize,
+        place: impl FnOnce(u64, &mut Vec<u8>) -> std::result::Result<(), ReplayError>,
+    ) -> Result<Lsn> {
+        self.check_record(len)?;
+        let lsn = {
+            let mut st = self.lock_state();
+            let mut payload = Vec::with_capacity(len);
+            place(st.tail + frame::HEADER_LEN as u64, &mut payload).map_err(|source| Error::Placed { source })?;
+            if payload.len() != len {
+                return Err(Error::InvalidArgument(
+                    "a placed record's length differs from the length announced for it",
+                ));
+            }
+            check_tag(&payload)?;
+            self.append_locked(&mut st, &payload)?
+        };
+        self.after_append(lsn)
+    }
+
+    fn check_record(&self, len: usize) -> Result<()> {
         self.writable()?;
-        if payload.len() > self.largest_record() {
+        if len > self.largest_record() {
             return Err(Error::TooLarge {
-                len: payload.len() as u64,
+                len: len as u64,
                 max: self.largest_record() as u64,
             });
         }
-        if let Some(&tag) = payload.first().filter(|t| batch::RESERVED_TAGS.contains(t)) {
-            return Err(Error::ReservedTag { tag });
-        }
-        let lsn = {
-            let mut st = self.lock_state();
-            let lsn = match &self.direct {
-                Some(direct) => self.direct_append(&mut st, direct, payload, true)?,
-                None => self.push_frame(&mut st, payload.len(), true, |sink| sink.put(payload))?,
-            };
-            st.frames += 1;
-            st.records += 1;
-            st.bytes += frame::frame_len(payload.len()) as u64;
-            lsn
+        Ok(())
+    }
+
+    fn append_locked(&self, st: &mut State, payload: &[u8]) -> Result<u64> {
+        let lsn = match &self.direct {
+            Some(direct) => self.direct_append(st, direct, payload, true)?,
+            None => self.push_frame(st, payload.len(), true, |sink| sink.put(payload))?,
         };
+        st.frames += 1;
+        st.records += 1;
+        st.bytes += frame::frame_len(payload.len()) as u64;
+        Ok(lsn)
+    }
+
+    fn after_append(&self, lsn: u64) -> Result<Lsn> {
         if self.options.sync_policy == SyncPolicy::WriteThrough {
             self.sync_until(lsn + 1)?;
         }
@@ -148,65 +224,121 @@ impl Journal {
     /// batch was written poisons the journal.
     pub fn append_batch<R: AsRef<[u8]>>(&self, records: &[R]) -> Result<BatchReceipt> {
         self.writable()?;
-        let max = self.largest_record();
         let lens: Vec<usize> = records.iter().map(|r| r.as_ref().len()).collect();
-        let parts = batch::plan_parts(&lens, max).map_err(|i| Error::TooLarge {
+        let plan = self.plan_batch(&lens)?;
+        let receipt = {
+            let mut st = self.lock_state();
+            self.batch_locked(&mut st, records, &plan)?
+        };
+        self.after_batch(receipt)
+    }
+
+    /// [`Journal::append_batch`] for records whose bytes depend on where they land:
+    /// `place(i, offset, out)` writes record `i` (exactly `lens[i]` bytes) knowing the file
+    /// offset of its first byte, as [`Journal::append_placed`] does for one record. All
+    /// records are produced, under the writer lock, before anything is written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Placed`] when `place` fails and [`Error::InvalidArgument`] when it writes
+    /// another length (nothing is written for either), and the errors of
+    /// [`Journal::append_batch`].
+    pub fn append_batch_placed(
+        &self,
+        lens: &[usize],
+        mut place: impl FnMut(usize, u64, &mut Vec<u8>) -> std::result::Result<(), ReplayError>,
+    ) -> Result<BatchReceipt> {
+        self.writable()?;
+        let plan = self.plan_batch(lens)?;
+        let receipt = {
+            let mut st = self.lock_state();
+            let offsets = plan.offsets_from(st.tail, lens);
+            let mut records = Vec::with_capacity(lens.len());
+            for (i, (&len, &offset)) in lens.iter().zip(&offsets).enumerate() {
+                let mut record = Vec::with_capacity(len);
+                place(i, offset, &mut record).map_err(|source| Error::Placed { source })?;
+                if record.len() != len {
+                    return Err(Error::InvalidArgument(
+                        "a placed record's length differs from the length announced for it",
+                    ));
+                }
+                records.push(record);
+            }
+            let receipt = self.batch_locked(&mut st, &records, &plan)?;
+            if receipt.offsets != offsets {
+                return Err(self.poison(Error::Corrupt {
+                    offset: receipt.first.get(),
+                    reason: "placed records landed away from the offsets they were made for",
+                }));
+            }
+            receipt
+        };
+        self.after_batch(receipt)
+    }
+
+    fn plan_batch(&self, lens: &[usize]) -> Result<Plan> {
+        let max = self.largest_record();
+        let ends = batch::plan_parts(lens, max).map_err(|i| Error::TooLarge {
             len: lens.get(i).copied().unwrap_or(0) as u64,
             max: (max - batch::HEADER_LEN - batch::RECORD_PREFIX) as u64,
         })?;
-        let mut ranges = Vec::with_capacity(parts.len());
+        let mut parts = Vec::with_capacity(ends.len());
         let mut begin = 0;
-        for &stop in &parts {
-            ranges.push((begin, stop, batch::payload_len(lens[begin..stop].iter().copied())));
+        for &stop in &ends {
+            parts.push((begin, stop, batch::payload_len(lens[begin..stop].iter().copied())));
             begin = stop;
         }
-        let total: u64 = ranges.iter().map(|r| frame::frame_len(r.2) as u64).sum();
+        let total = parts.iter().map(|r| frame::frame_len(r.2) as u64).sum();
+        Ok(Plan { parts, total })
+    }
 
+    fn batch_locked<R: AsRef<[u8]>>(&self, st: &mut State, records: &[R], plan: &Plan) -> Result<BatchReceipt> {
+        let ranges = &plan.parts;
         let mut offsets = Vec::with_capacity(records.len());
-        let (first, last) = {
-            let mut st = self.lock_state();
-            let start = st.tail;
-            // Reserve space for every part first: once a part is written, a failure would
-            // leave a batch without its end in the log, so from then on failures poison.
-            self.ensure_allocated(&mut st, start + total)?;
-            let mut last = start;
-            for (i, &(begin, stop, payload_len)) in ranges.iter().enumerate() {
-                let is_last = i + 1 == ranges.len();
-                let flags = if is_last { 0 } else { batch::FLAG_MORE } | if i > 0 { batch::FLAG_CONT } else { 0 };
-                let slice = &records[begin..stop];
-                let base = offsets.len();
-                let appended = match &self.direct {
-                    Some(direct) => {
-                        let mut payload = Vec::with_capacity(payload_len);
-                        batch::emit_payload(slice, flags, &mut offsets, &mut |b| {
-                            payload.extend_from_slice(b);
-                            Ok::<(), Error>(())
-                        })?;
-                        self.direct_append(&mut st, direct, &payload, is_last)
-                    }
-                    None => self.push_frame(&mut st, payload_len, is_last, |sink| {
-                        batch::emit_payload(slice, flags, &mut offsets, &mut |b| sink.put(b))
-                    }),
-                };
-                let lsn = appended.map_err(|e| if ranges.len() > 1 { self.poison(e) } else { e })?;
-                for o in &mut offsets[base..] {
-                    *o += lsn + frame::HEADER_LEN as u64;
+        let start = st.tail;
+        // Reserve space for every part first: once a part is written, a failure would
+        // leave a batch without its end in the log, so from then on failures poison.
+        self.ensure_allocated(st, start + plan.total)?;
+        let mut last = start;
+        for (i, &(begin, stop, payload_len)) in ranges.iter().enumerate() {
+            let is_last = i + 1 == ranges.len();
+            let flags = if is_last { 0 } else { batch::FLAG_MORE } | if i > 0 { batch::FLAG_CONT } else { 0 };
+            let slice = &records[begin..stop];
+            let base = offsets.len();
+            let appended = match &self.direct {
+                Some(direct) => {
+                    let mut payload = Vec::with_capacity(payload_len);
+                    batch::emit_payload(slice, flags, &mut offsets, &mut |b| {
+                        payload.extend_from_slice(b);
+                        Ok::<(), Error>(())
+                    })?;
+                    self.direct_append(st, direct, &payload, is_last)
                 }
-                last = lsn;
+                None => self.push_frame(st, payload_len, is_last, |sink| {
+                    batch::emit_payload(slice, flags, &mut offsets, &mut |b| sink.put(b))
+                }),
+            };
+            let lsn = appended.map_err(|e| if ranges.len() > 1 { self.poison(e) } else { e })?;
+            for o in &mut offsets[base..] {
+                *o += lsn + frame::HEADER_LEN as u64;
             }
-            st.frames += ranges.len() as u64;
-            st.records += records.len() as u64;
-            st.bytes += total;
-            (start, last)
-        };
-        if self.options.sync_policy == SyncPolicy::WriteThrough {
-            self.sync_until(last + 1)?;
+            last = lsn;
         }
+        st.frames += ranges.len() as u64;
+        st.records += records.len() as u64;
+        st.bytes += plan.total;
         Ok(BatchReceipt {
-            first: Lsn::new(first),
+            first: Lsn::new(start),
             last: Lsn::new(last),
             offsets,
         })
+    }
+
+    fn after_batch(&self, receipt: BatchReceipt) -> Result<BatchReceipt> {
+        if self.options.sync_policy == SyncPolicy::WriteThrough {
+            self.sync_until(receipt.last.get() + 1)?;
+        }
+        Ok(receipt)
     }
 
     /// Appends one frame with a payload of `payload_len` bytes, which `emit` produces
