@@ -39,19 +39,32 @@ pub struct EmdbBuilder {
     range_scans: bool,
     flush_policy: FlushPolicy,
     sqpoll: Option<u32>,
+    #[cfg(feature = "encrypt")]
+    encryption_key: Option<zeroize::Zeroizing<[u8; 32]>>,
+    #[cfg(feature = "encrypt")]
+    encryption_passphrase: Option<zeroize::Zeroizing<String>>,
+    #[cfg(feature = "encrypt")]
+    cipher: Option<crate::Cipher>,
 }
 
 impl std::fmt::Debug for EmdbBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmdbBuilder")
-            .field("path", &self.path)
+        let mut d = f.debug_struct("EmdbBuilder");
+        d.field("path", &self.path)
             .field("app_name", &self.app_name)
             .field("database_name", &self.database_name)
             .field("data_root", &self.data_root)
             .field("default_ttl", &self.default_ttl)
             .field("range_scans", &self.range_scans)
-            .field("flush_policy", &self.flush_policy)
-            .finish_non_exhaustive()
+            .field("flush_policy", &self.flush_policy);
+        #[cfg(feature = "encrypt")]
+        {
+            let redacted = |set: bool| if set { "<redacted>" } else { "None" };
+            d.field("encryption_key", &redacted(self.encryption_key.is_some()))
+                .field("encryption_passphrase", &redacted(self.encryption_passphrase.is_some()))
+                .field("cipher", &self.cipher);
+        }
+        d.finish_non_exhaustive()
     }
 }
 
@@ -122,14 +135,98 @@ impl EmdbBuilder {
         self
     }
 
+    /// Encrypt with this raw 256-bit key (exclusive with
+    /// [`encryption_passphrase`](EmdbBuilder::encryption_passphrase)).
+    ///
+    /// A new or empty database is set up encrypted; an encrypted one must be opened with
+    /// its key (`EncryptionKeyMismatch` otherwise, before any record is read). A keyed open
+    /// of a plaintext database that holds records is refused (`InvalidConfig`, file
+    /// untouched): use [`Emdb::enable_encryption`] for that.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), emdb_core::Error> {
+    /// # let dir = tempfile::tempdir()?;
+    /// use emdb_core::Emdb;
+    /// let path = dir.path().join("secret.emdb");
+    /// let key = [7u8; 32]; // in real use, from a key store
+    /// let db = Emdb::builder().path(&path).encryption_key(key).build()?;
+    /// db.insert("card", "4111 1111 1111 1111")?;
+    /// drop(db);
+    /// let raw = std::fs::read(&path)?;
+    /// assert!(!raw.windows(4).any(|w| w == b"4111"), "nothing readable on disk");
+    /// let db = Emdb::builder().path(&path).encryption_key(key).build()?;
+    /// assert_eq!(db.get("card")?.as_deref(), Some(&b"4111 1111 1111 1111"[..]));
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "encrypt")]
+    #[must_use]
+    pub fn encryption_key(mut self, key: [u8; 32]) -> Self {
+        self.encryption_key = Some(zeroize::Zeroizing::new(key));
+        self
+    }
+
+    /// Encrypt with a key derived from `passphrase` by Argon2id (exclusive with
+    /// [`encryption_key`](EmdbBuilder::encryption_key)). A new database stretches it with
+    /// 64 MiB and 3 passes (about a tenth of a second) and stores those parameters and a
+    /// random salt in its sidecar, so they can be raised later; databases made by emdb 1.0
+    /// keep their parameters (19 MiB, 2 passes). An empty passphrase is refused.
+    #[cfg(feature = "encrypt")]
+    #[must_use]
+    pub fn encryption_passphrase(mut self, passphrase: impl Into<String>) -> Self {
+        self.encryption_passphrase = Some(zeroize::Zeroizing::new(passphrase.into()));
+        self
+    }
+
+    /// The cipher of a database being set up encrypted (default AES-256-GCM). An existing
+    /// database keeps the cipher recorded in its sidecar. Setting it without a key or
+    /// passphrase is refused at build (`InvalidConfig`): the data would not be encrypted.
+    #[cfg(feature = "encrypt")]
+    #[must_use]
+    pub fn cipher(mut self, cipher: crate::Cipher) -> Self {
+        self.cipher = Some(cipher);
+        self
+    }
+
+    /// The key input the builder holds, checked.
+    #[cfg(feature = "encrypt")]
+    fn keying(&self) -> Result<Option<crate::engine::Keying>> {
+        let input = match (&self.encryption_key, &self.encryption_passphrase) {
+            (Some(_), Some(_)) => {
+                return Err(Error::InvalidConfig(
+                    "encryption_key and encryption_passphrase are exclusive",
+                ));
+            }
+            (Some(key), None) => crate::EncryptionInput::Key(**key),
+            (None, Some(pass)) => crate::EncryptionInput::Passphrase(pass.to_string()),
+            (None, None) if self.cipher.is_some() => {
+                return Err(Error::InvalidConfig(
+                    "a cipher was chosen but no encryption key or passphrase was given",
+                ));
+            }
+            (None, None) => return Ok(None),
+        };
+        input.check()?;
+        Ok(Some(crate::engine::Keying {
+            input,
+            cipher: self.cipher.unwrap_or_default(),
+            set_up: true,
+        }))
+    }
+
     /// Opens (or creates) the database.
     ///
     /// # Errors
     ///
     /// `InvalidConfig` for a path combined with OS-resolution fields or a bad name,
     /// `LockBusy` when another handle holds the database, `MagicMismatch` for a foreign
-    /// file, `Corrupted` for a damaged one, `Io` when the file system refuses.
+    /// file, `Corrupted` for a damaged one, `Io` when the file system refuses. With
+    /// encryption: `EncryptionKeyMismatch` for the wrong key or passphrase,
+    /// `InvalidConfig` for a key given to a plaintext database that holds records or none
+    /// given to an encrypted one (the files are not touched), `Encryption` for damaged
+    /// encryption parameters.
     pub fn build(self) -> Result<Emdb> {
+        #[cfg(feature = "encrypt")]
+        let keying = self.keying()?;
         let resolving = self.app_name.is_some() || self.database_name.is_some() || self.data_root.is_some();
         let (path, mem) = match self.path {
             Some(_) if resolving => {
@@ -163,6 +260,8 @@ impl EmdbBuilder {
             range_scans: self.range_scans,
             flush_policy: self.flush_policy,
             mem,
+            #[cfg(feature = "encrypt")]
+            keying,
         })?;
         Emdb::from_inner(Arc::new(inner))
     }

@@ -29,7 +29,8 @@ pub enum Error {
     },
     /// Damage the database will not guess about: damage followed by valid records (the file
     /// is left untouched), a malformed record, a record for a namespace that was never
-    /// bound, a malformed lock holder file.
+    /// bound, a malformed lock holder file; in an encrypted database, a record that fails
+    /// authentication (damaged, tampered with, moved) or a plaintext record.
     Corrupted {
         /// Byte offset of the damage (0 when it is not in the data file).
         offset: u64,
@@ -51,6 +52,14 @@ pub enum Error {
     /// An expiry time that cannot be represented.
     #[cfg(feature = "ttl")]
     TtlOverflow,
+    /// The encryption machinery failed: the random generator, a cipher, or the encryption
+    /// parameters in the sidecar (damaged or out of range).
+    #[cfg(feature = "encrypt")]
+    Encryption(&'static str),
+    /// The key or passphrase is not this database's: its sidecar's verification block
+    /// does not open under it. Nothing was read.
+    #[cfg(feature = "encrypt")]
+    EncryptionKeyMismatch,
 }
 
 /// Shorthand for results whose error is emdb's [`Error`].
@@ -83,6 +92,12 @@ impl fmt::Display for Error {
             Error::InvalidPath => f.write_str("nested key prefix must not be empty"),
             #[cfg(feature = "ttl")]
             Error::TtlOverflow => f.write_str("expiry time overflows"),
+            #[cfg(feature = "encrypt")]
+            Error::Encryption(why) => write!(f, "encryption failed: {why}"),
+            #[cfg(feature = "encrypt")]
+            Error::EncryptionKeyMismatch => {
+                f.write_str("the encryption key or passphrase does not match this database")
+            }
         }
     }
 }
@@ -118,7 +133,7 @@ impl From<emdb_journal::Error> for Error {
             },
             J::InvalidPath { reason, .. } => Error::InvalidConfig(reason),
             J::TooLarge { .. } => Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)),
-            J::Replay { source, .. } => match source.downcast::<Error>() {
+            J::Replay { source, .. } | J::Placed { source } => match source.downcast::<Error>() {
                 Ok(ours) => *ours,
                 Err(other) => Error::Io(std::io::Error::other(other)),
             },

@@ -20,28 +20,31 @@ use std::sync::Arc;
 use emdb_index::Location;
 use emdb_journal::Snapshot;
 
-use crate::engine::{Inner, key_at};
+use crate::codec::Codec;
+use crate::engine::{Inner, Listing, key_at};
 use crate::error::{Error, Result};
 use crate::options::now_ms;
 
 /// The shared walk over a snapshot of locations.
 struct Walk {
     view: Snapshot,
+    codec: Codec,
     locations: std::vec::IntoIter<Location>,
 }
 
 impl Walk {
-    fn new((view, locations): (Snapshot, Vec<Location>)) -> Walk {
+    fn new(listing: Listing) -> Walk {
         Walk {
-            view,
-            locations: locations.into_iter(),
+            view: listing.view,
+            codec: listing.codec,
+            locations: listing.locations.into_iter(),
         }
     }
 
     fn next_entry(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
         loop {
             let loc = self.locations.next()?;
-            if let Some(item) = Inner::entry_at(&self.view, loc, now_ms()) {
+            if let Some(item) = Inner::entry_at(&self.codec, &self.view, loc, now_ms()) {
                 return Some(item);
             }
         }
@@ -53,8 +56,9 @@ impl Walk {
             if loc.is_expired(now_ms()) {
                 continue;
             }
-            if let Some((_, key)) = key_at(&self.view, loc) {
-                return Some(key.to_vec());
+            // As with entries, a record that does not decode is skipped here.
+            if let Ok(Some(key)) = key_at(&self.codec, &self.view, loc) {
+                return Some(key);
             }
         }
     }
@@ -68,7 +72,7 @@ macro_rules! entry_iter {
         }
 
         impl $name {
-            pub(crate) fn new(snapshot: (Snapshot, Vec<Location>)) -> Self {
+            pub(crate) fn new(snapshot: Listing) -> Self {
                 $name { walk: Walk::new(snapshot) }
             }
         }
@@ -97,7 +101,7 @@ macro_rules! key_iter {
         }
 
         impl $name {
-            pub(crate) fn new(snapshot: (Snapshot, Vec<Location>)) -> Self {
+            pub(crate) fn new(snapshot: Listing) -> Self {
                 $name { walk: Walk::new(snapshot) }
             }
         }
@@ -138,7 +142,7 @@ pub struct TryIter {
 }
 
 impl TryIter {
-    pub(crate) fn new(snapshot: (Snapshot, Vec<Location>)) -> Self {
+    pub(crate) fn new(snapshot: Listing) -> Self {
         TryIter {
             walk: Walk::new(snapshot),
         }
@@ -225,7 +229,7 @@ impl Cursor {
             seen += 1;
             last = Some(key.to_vec());
             let loc = entry.location();
-            if let Some(Ok((k, v))) = Inner::entry_at(&view, loc, now) {
+            if let Some(Ok((k, v))) = Inner::entry_at(&state.codec, &view, loc, now) {
                 self.page.push_back((k, v));
             }
         }

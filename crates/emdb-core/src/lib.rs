@@ -4,7 +4,12 @@
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+#[cfg(feature = "encrypt")]
+mod admin;
 mod builder;
+mod codec;
+#[cfg(feature = "encrypt")]
+mod crypt;
 mod db;
 mod engine;
 mod error;
@@ -20,8 +25,14 @@ mod stats;
 mod txn;
 mod value;
 
+#[cfg(feature = "encrypt")]
+pub use admin::AdminOptions;
 pub use builder::EmdbBuilder;
+#[cfg(feature = "encrypt")]
+pub use crypt::EncryptionInput;
 pub use db::Emdb;
+#[cfg(feature = "encrypt")]
+pub use emdb_crypto::Cipher;
 pub use emdb_journal::LockHolder;
 pub use error::{Error, Result};
 pub use iter::{EmdbIter, EmdbKeyIter, EmdbRangeIter, NamespaceIter, NamespaceKeyIter, NamespaceRangeIter, TryIter};

@@ -8,8 +8,9 @@
 //! tag 0x03 clear    [ns u32]                      (ours: every key of ns written before it is gone)
 //! ```
 //!
-//! Tags with bit 0x80 set are emdb 1.0's encrypted records; journal-reserved first bytes
-//! are 0xB8..=0xBF. Several records of one batch share a journal batch frame.
+//! In the log, tags with bit 0x40 set are our sealed records and tags with bit 0x80 set
+//! emdb 1.0's encrypted ones (see `crate::crypt`); the codec turns both into the plain
+//! records above. Journal-reserved first bytes are 0xB8..=0xBF. Several records of one batch share a journal batch frame.
 
 /// Tag of an insert record.
 pub(crate) const INSERT: u8 = 0x00;
@@ -19,6 +20,9 @@ pub(crate) const REMOVE: u8 = 0x01;
 pub(crate) const BIND: u8 = 0x02;
 /// Tag of a namespace clear record.
 pub(crate) const CLEAR: u8 = 0x03;
+
+/// Where the key of an insert or remove record starts.
+pub(crate) const KEY_START: usize = 1 + 4 + 4;
 
 /// Bytes of an insert record around its key and value.
 pub(crate) const INSERT_OVERHEAD: usize = 1 + 4 + 4 + 4 + 8;
@@ -106,7 +110,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Record<'_>, &'static str> {
         CLEAR => Record::Clear {
             ns: r.u32().ok_or(truncated)?,
         },
-        t if t & 0x80 != 0 => return Err("encrypted record in a database opened without encryption"),
+        t if t & 0xC0 != 0 => return Err("encrypted record in a database opened without encryption"),
         _ => return Err("unknown record tag"),
     };
     if !r.rest.is_empty() {

@@ -72,7 +72,7 @@ impl Scope {
     }
 
     pub(crate) fn get_zerocopy(&self, key: &[u8]) -> Result<Option<ValueRef>> {
-        Ok(self.inner.get_bytes(self.ns, key)?.map(ValueRef::new))
+        self.inner.get_value(self.ns, key)
     }
 
     pub(crate) fn remove(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -91,7 +91,7 @@ impl Scope {
         self.inner.apply_batch(&[Op::Clear { ns: self.ns }])
     }
 
-    pub(crate) fn snapshot(&self) -> Result<(emdb_journal::Snapshot, Vec<emdb_index::Location>)> {
+    pub(crate) fn snapshot(&self) -> Result<crate::engine::Listing> {
         self.inner.snapshot(self.ns)
     }
 

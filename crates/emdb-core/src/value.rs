@@ -3,19 +3,45 @@
 use std::fmt;
 use std::ops::Deref;
 
-/// A value borrowed straight from the database's memory map, without a copy.
+/// A value borrowed straight from the database's memory map, without a copy (or, in an
+/// encrypted database, the decrypted plaintext, owned).
 ///
 /// It keeps the map it came from alive, so it stays valid after later writes, file growth
 /// and compaction (which replaces the file; the old mapping lives on until the last
 /// `ValueRef` of it is dropped).
 #[derive(Clone)]
 pub struct ValueRef {
-    bytes: emdb_journal::Bytes,
+    bytes: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Mapped(emdb_journal::Bytes),
+    Owned(std::sync::Arc<Vec<u8>>),
+}
+
+impl Deref for Repr {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Repr::Mapped(b) => b,
+            Repr::Owned(v) => v,
+        }
+    }
 }
 
 impl ValueRef {
-    pub(crate) fn new(bytes: emdb_journal::Bytes) -> ValueRef {
-        ValueRef { bytes }
+    pub(crate) fn mapped(bytes: emdb_journal::Bytes) -> ValueRef {
+        ValueRef {
+            bytes: Repr::Mapped(bytes),
+        }
+    }
+
+    pub(crate) fn owned(bytes: Vec<u8>) -> ValueRef {
+        ValueRef {
+            bytes: Repr::Owned(std::sync::Arc::new(bytes)),
+        }
     }
 
     /// Length in bytes.

@@ -13,10 +13,14 @@
 //! end  4   CRC-32C of everything before
 //! ```
 //!
-//! The sidecar's engine area names it: `"IX"`, version 1, covered end (u64), the index
-//! file's CRC (u32) and length (u64), 23 bytes. Open uses the file only when the journal
-//! vouches for the checkpoint (its anchor frame matches the log) and the file's CRC, length
-//! and covered end match the area; anything else is a full scan, never wrong data.
+//! For an encrypted database the file is `"EMDBIDXS"`, then the bytes above without their
+//! CRC sealed as one envelope (bound to the database and the covered end), then the CRC
+//! of everything before it: namespace names and expiry times stay hidden.
+//!
+//! The sidecar's engine area names the file (see [`super::area`]). Open uses the file only
+//! when the journal vouches for the checkpoint (its anchor frame matches the log) and the
+//! file's CRC, length and covered end match the area; anything else is a full scan, never
+//! wrong data.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -25,12 +29,13 @@ use std::sync::Arc;
 use emdb_index::HashIndex;
 use emdb_journal::Lsn;
 
+use super::area::{EngineArea, IndexRef};
 use super::{Inner, Registry, Space};
-use crate::error::{Error, Result};
+use crate::codec::Codec;
+use crate::error::Result;
 
 const MAGIC: &[u8; 8] = b"EMDBIDX\x01";
-const AREA_TAG: &[u8; 3] = b"IX\x01";
-const AREA_LEN: usize = 3 + 8 + 4 + 8;
+const SEALED_MAGIC: &[u8; 8] = b"EMDBIDXS";
 
 /// `<path>.index`.
 pub(crate) fn index_path(path: &Path) -> PathBuf {
@@ -39,55 +44,38 @@ pub(crate) fn index_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// What the sidecar's engine area says about the index file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Area {
-    pub(crate) covered_end: u64,
-    pub(crate) crc: u32,
-    pub(crate) len: u64,
-}
-
-impl Area {
-    fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(AREA_LEN);
-        out.extend_from_slice(AREA_TAG);
-        out.extend_from_slice(&self.covered_end.to_le_bytes());
-        out.extend_from_slice(&self.crc.to_le_bytes());
-        out.extend_from_slice(&self.len.to_le_bytes());
-        out
-    }
-
-    pub(crate) fn decode(bytes: &[u8]) -> Option<Area> {
-        if bytes.len() != AREA_LEN || &bytes[..3] != AREA_TAG {
-            return None;
-        }
-        Some(Area {
-            covered_end: u64::from_le_bytes(bytes[3..11].try_into().ok()?),
-            crc: u32::from_le_bytes(bytes[11..15].try_into().ok()?),
-            len: u64::from_le_bytes(bytes[15..23].try_into().ok()?),
-        })
-    }
-}
-
 /// The indexes and names a checkpoint restores.
 pub(crate) struct Restored {
     pub(crate) spaces: HashMap<u32, Arc<Space>>,
     pub(crate) registry: Registry,
 }
 
-/// Loads `<path>.index` if it matches `area` and `checkpoint`; `None` means "scan in
+/// Loads `<path>.index` if it matches `index` and `checkpoint`; `None` means "scan in
 /// full" (missing, stale or damaged file).
-pub(crate) fn load(path: &Path, area: &Area, checkpoint: Lsn, range: bool) -> Option<Restored> {
-    if area.covered_end != checkpoint.get() {
+pub(crate) fn load(path: &Path, index: &IndexRef, checkpoint: Lsn, range: bool, codec: &Codec) -> Option<Restored> {
+    if index.covered_end != checkpoint.get() {
         return None;
     }
     let bytes = std::fs::read(index_path(path)).ok()?;
-    if bytes.len() as u64 != area.len || bytes.len() < 28 {
+    if bytes.len() as u64 != index.len || bytes.len() < 12 {
         return None;
     }
-    let (body, crc) = bytes.split_at(bytes.len() - 4);
+    let (file, crc) = bytes.split_at(bytes.len() - 4);
     let stored = u32::from_le_bytes(crc.try_into().ok()?);
-    if stored != area.crc || crc32c::crc32c(body) != stored || &body[..8] != MAGIC {
+    if stored != index.crc || crc32c::crc32c(file) != stored {
+        return None;
+    }
+    let opened;
+    let body: &[u8] = if codec.is_sealed() {
+        if &file[..8] != SEALED_MAGIC {
+            return None;
+        }
+        opened = open_sealed(codec, &file[8..], checkpoint.get())?;
+        &opened
+    } else {
+        file
+    };
+    if body.len() < 24 || &body[..8] != MAGIC {
         return None;
     }
     let covered = u64::from_le_bytes(body[8..16].try_into().ok()?);
@@ -135,7 +123,7 @@ impl Inner {
     /// only what is written after. Writers pause while the indexes are copied (about a
     /// millisecond per 100,000 keys), not while the file is written.
     pub(crate) fn write_checkpoint(&self) -> Result<()> {
-        let (bytes, last, state) = {
+        let (bytes, last, end, state) = {
             let registry = self.registry.lock();
             let _stripes = self.lock_all_stripes();
             let _gate = self.batch_gate.write();
@@ -163,9 +151,15 @@ impl Inner {
                 out.extend_from_slice(&snapshot);
             }
             drop(spaces);
+            let end_bytes = end.to_le_bytes();
+            if state.codec.is_sealed() {
+                let mut sealed = SEALED_MAGIC.to_vec();
+                sealed.extend_from_slice(&seal(&state.codec, &out, &end_bytes)?);
+                out = sealed;
+            }
             let crc = crc32c::crc32c(&out);
             out.extend_from_slice(&crc.to_le_bytes());
-            (out, last, Arc::clone(&state))
+            (out, last, end, Arc::clone(&state))
         };
         let target = index_path(self.data_path());
         let tmp = {
@@ -179,37 +173,34 @@ impl Inner {
         if let Some(dir) = target.parent() {
             std::fs::File::open(dir)?.sync_all()?;
         }
-        let area = Area {
-            covered_end: u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| Error::Corrupted {
-                offset: 0,
-                reason: "checkpoint header",
-            })?),
-            crc: crc32c::crc32c(&bytes[..bytes.len() - 4]),
-            len: bytes.len() as u64,
+        let area = EngineArea {
+            index: Some(IndexRef {
+                covered_end: end,
+                crc: crc32c::crc32c(&bytes[..bytes.len() - 4]),
+                len: bytes.len() as u64,
+            }),
+            crypto: state.codec.meta().1,
         };
         state.journal.checkpoint(last, &area.encode())?;
-        self.checkpointed
-            .store(area.covered_end, std::sync::atomic::Ordering::Release);
+        self.checkpointed.store(end, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_engine_area_round_trips_and_rejects_other_bytes() {
-        let a = Area {
-            covered_end: 1234,
-            crc: 0xABCD,
-            len: 99,
-        };
-        assert_eq!(Area::decode(&a.encode()), Some(a));
-        assert_eq!(Area::decode(&a.encode()[..22]), None);
-        let mut other = a.encode();
-        other[0] = b'X';
-        assert_eq!(Area::decode(&other), None);
-        assert_eq!(Area::decode(&[]), None);
+fn seal(codec: &Codec, plain: &[u8], context: &[u8]) -> Result<Vec<u8>> {
+    #[cfg(feature = "encrypt")]
+    if let Some(sealer) = codec.sealer() {
+        return sealer.seal_blob(plain, context);
     }
+    let _ = (codec, context);
+    Ok(plain.to_vec())
+}
+
+fn open_sealed(codec: &Codec, sealed: &[u8], covered: u64) -> Option<Vec<u8>> {
+    #[cfg(feature = "encrypt")]
+    if let Some(sealer) = codec.sealer() {
+        return sealer.open_blob(sealed, &covered.to_le_bytes());
+    }
+    let _ = (codec, sealed, covered);
+    None
 }

@@ -20,13 +20,15 @@
 //! Backup is steps 1 and 2 into `<target>.backup.tmp`, then the rename over `<target>`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use emdb_index::Location;
 use emdb_journal::{Journal, Lsn, Snapshot};
 
-use super::{Inner, Space, State, journal_options, key_at, replay};
+use super::area::EngineArea;
+use super::{Inner, Space, State, holds_key, journal_options, replay};
+use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::options::now_ms;
 use crate::record::{self, Record};
@@ -37,22 +39,10 @@ const COPY_BATCH_BYTES: usize = 4 << 20;
 const CATCH_UP_SLACK: u64 = 1 << 20;
 const CATCH_UP_ROUNDS: usize = 8;
 
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-fn remove_if_present(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
+use super::swap::{remove_if_present, sibling};
 
 /// What the capture saw.
-struct Captured {
+pub(crate) struct Captured {
     state: Arc<State>,
     view: Snapshot,
     end: Lsn,
@@ -60,9 +50,10 @@ struct Captured {
     live: Vec<(u32, Vec<Location>)>,
 }
 
-/// The new log and the indexes being built over it.
-struct Target {
-    journal: Journal,
+/// The new log, how its records are stored, and the indexes being built over it.
+pub(crate) struct Target {
+    pub(crate) journal: Journal,
+    codec: Codec,
     spaces: HashMap<u32, Arc<Space>>,
     range: bool,
 }
@@ -73,26 +64,30 @@ impl Target {
         Arc::clone(self.spaces.entry(ns).or_insert_with(|| Arc::new(Space::new(ns, range))))
     }
 
-    /// Appends `records` (whole records, in order) as one batch and applies each to the new
-    /// indexes; `expiry` gives each insert's expiry.
-    fn apply(&mut self, records: &[&[u8]], indexed: bool) -> Result<()> {
+    /// Appends plain `records` (whole records, in order) as one batch and applies each to
+    /// the new indexes.
+    fn apply<R: AsRef<[u8]>>(&mut self, records: &[R], indexed: bool) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
-        let receipt = self.journal.append_batch(records)?;
+        let placed = self.codec.append_batch(&self.journal, records)?;
         if !indexed {
             return Ok(());
         }
         let view = self.journal.snapshot_through(self.journal.end())?;
-        for (&offset, rec) in receipt.record_offsets().iter().zip(records) {
-            let decoded = record::decode(rec).map_err(|reason| Error::Corrupted { offset, reason })?;
+        let codec = self.codec.clone();
+        let mut failed = None;
+        for (&(offset, len), rec) in placed.iter().zip(records) {
+            let decoded = record::decode(rec.as_ref()).map_err(|reason| Error::Corrupted { offset, reason })?;
             match decoded {
                 Record::Insert {
                     ns, key, expires_at, ..
                 } => {
-                    let loc = Location::new(offset, rec.len() as u32).expiring_at(expires_at);
+                    let loc = Location::new(offset, len).expiring_at(expires_at);
                     let space = self.space(ns);
-                    space.index.insert(key, loc, |l| key_at(&view, l) == Some((ns, key)))?;
+                    space
+                        .index
+                        .insert(key, loc, |l| holds_key(&codec, &view, l, ns, key, &mut failed))?;
                     if let Some(range) = &space.range {
                         range.insert(key, loc);
                     }
@@ -101,7 +96,7 @@ impl Target {
                     let space = self.space(ns);
                     if space
                         .index
-                        .remove(key, |l| key_at(&view, l) == Some((ns, key)))
+                        .remove(key, |l| holds_key(&codec, &view, l, ns, key, &mut failed))
                         .is_some()
                         && let Some(range) = &space.range
                     {
@@ -124,7 +119,9 @@ impl Target {
                 }
             }
         }
-        Ok(())
+        // The new log was written by this run: a record of it that does not open is a bug
+        // or damage, not something to index around.
+        failed.map_or(Ok(()), Err)
     }
 
     /// Re-applies the records of the old log in `[from, to)`.
@@ -141,22 +138,20 @@ impl Target {
                 break;
             }
             bytes += rec.bytes.len();
-            pending.push(rec.bytes.to_vec());
+            pending.push(old.codec.open(rec.bytes, rec.offset)?.into_owned());
             if bytes >= COPY_BATCH_BYTES {
-                let refs: Vec<&[u8]> = pending.iter().map(Vec::as_slice).collect();
-                self.apply(&refs, true)?;
+                self.apply(&pending, true)?;
                 pending.clear();
                 bytes = 0;
             }
         }
-        let refs: Vec<&[u8]> = pending.iter().map(Vec::as_slice).collect();
-        self.apply(&refs, true)
+        self.apply(&pending, true)
     }
 }
 
 impl Inner {
     /// Writers pause while the live locations are copied.
-    fn capture(&self) -> Result<Captured> {
+    pub(crate) fn capture(&self) -> Result<Captured> {
         let registry = self.registry.lock();
         let _stripes = self.lock_all_stripes();
         let _gate = self.batch_gate.write();
@@ -178,13 +173,19 @@ impl Inner {
         })
     }
 
-    /// Writes the captured live records into a new journal at `scratch`.
-    fn copy_live(&self, captured: &Captured, scratch: &Path, indexed: bool) -> Result<Target> {
+    /// Writes the captured live records into a new journal at `scratch`, stored by
+    /// `codec` (the database's own, or another for the encryption admin), its sidecar
+    /// describing that codec.
+    pub(crate) fn copy_live(&self, captured: &Captured, scratch: &Path, indexed: bool, codec: Codec) -> Result<Target> {
         remove_if_present(scratch)?;
         remove_if_present(&sibling(scratch, ".meta"))?;
         let journal = journal_options(self.flush_policy).open(scratch)?;
+        let (flags, crypto) = codec.meta();
+        // Set before any record: the sidecar always describes what the log holds.
+        journal.set_meta(flags, &EngineArea { index: None, crypto }.encode())?;
         let mut target = Target {
             journal,
+            codec,
             spaces: HashMap::new(),
             range: false,
         };
@@ -195,20 +196,17 @@ impl Inner {
             record::bind(&mut rec, *id, name.as_bytes());
             binds.push(rec);
         }
-        let refs: Vec<&[u8]> = binds.iter().map(Vec::as_slice).collect();
-        target.apply(&refs, indexed)?;
+        target.apply(&binds, indexed)?;
         let now = now_ms();
+        let from = &captured.state.codec;
         for (_, locations) in &captured.live {
-            let mut batch: Vec<&[u8]> = Vec::new();
+            let mut batch = Vec::new();
             let mut bytes = 0;
             for loc in locations.iter().filter(|l| !l.is_expired(now)) {
-                let rec = captured
-                    .view
-                    .slice(loc.offset, loc.len as usize)
-                    .ok_or(Error::Corrupted {
-                        offset: loc.offset,
-                        reason: "an indexed record lies outside the log",
-                    })?;
+                let rec = from.read(&captured.view, *loc)?.ok_or(Error::Corrupted {
+                    offset: loc.offset,
+                    reason: "an indexed record lies outside the log",
+                })?;
                 bytes += rec.len();
                 batch.push(rec);
                 if bytes >= COPY_BATCH_BYTES {
@@ -219,10 +217,20 @@ impl Inner {
             }
             target.apply(&batch, indexed)?;
         }
-        let meta = captured.state.journal.meta();
-        // The old engine area names an index snapshot of the old log: not carried over.
-        target.journal.set_meta(meta.flags, &[])?;
         Ok(target)
+    }
+
+    /// The codec of a rewritten copy of this database: the same key and parameters,
+    /// with every record in the current, bound form.
+    pub(crate) fn rewritten_codec(&self) -> Codec {
+        let codec = self.state.load().codec.clone();
+        #[cfg(feature = "encrypt")]
+        if let Some(sealer) = codec.sealer() {
+            let mut params = sealer.params().clone();
+            params.legacy = false;
+            return Codec::sealed(sealer.with_params(params));
+        }
+        codec
     }
 
     /// Rewrites the log with only its live records, while readers and writers carry on;
@@ -232,7 +240,7 @@ impl Inner {
         let data = self.data_path().to_path_buf();
         let scratch = sibling(&data, ".compact.tmp");
         let captured = self.capture()?;
-        let mut target = self.copy_live(&captured, &scratch, true)?;
+        let mut target = self.copy_live(&captured, &scratch, true, self.rewritten_codec())?;
         if self.range_scans {
             target.range = true;
             for space in target.spaces.values_mut() {
@@ -244,7 +252,7 @@ impl Inner {
             }
             let view = target.journal.snapshot_through(target.journal.end())?;
             for space in target.spaces.values() {
-                replay::fill_range(space, &view);
+                replay::fill_range(space, &target.codec, &view)?;
             }
         }
         let old = Arc::clone(&captured.state);
@@ -269,6 +277,7 @@ impl Inner {
             target.catch_up(&old, from, old.journal.end())?;
             let Target {
                 mut journal,
+                codec,
                 mut spaces,
                 ..
             } = target;
@@ -276,7 +285,7 @@ impl Inner {
             let default = spaces
                 .remove(&0)
                 .unwrap_or_else(|| Arc::new(Space::new(0, self.range_scans)));
-            self.state.store(Arc::new(State::new(journal, spaces, default)));
+            self.state.store(Arc::new(State::new(journal, codec, spaces, default)));
             self.checkpointed.store(0, std::sync::atomic::Ordering::Release);
         }
         self.write_checkpoint()
@@ -305,7 +314,7 @@ impl Inner {
         }
         let scratch = sibling(&resolved, ".backup.tmp");
         let captured = self.capture()?;
-        let copy = self.copy_live(&captured, &scratch, false)?;
+        let copy = self.copy_live(&captured, &scratch, false, self.rewritten_codec())?;
         let mut journal = copy.journal;
         journal.relocate(&resolved)?;
         Ok(())

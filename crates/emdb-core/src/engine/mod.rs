@@ -14,10 +14,12 @@
 //! * The journal and the indexes live in one [`State`], swapped whole (compaction
 //!   replaces both) while every stripe is held.
 
+mod area;
 mod checkpoint;
 mod compact;
 mod replay;
 mod rw;
+pub(crate) mod swap;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
@@ -31,12 +33,15 @@ use emdb_index::{HashIndex, Location, RangeIndex};
 use emdb_journal::{Journal, JournalLock, JournalOptions};
 use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 
+use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::options::FlushPolicy;
 use crate::paths::MemDir;
 use crate::record;
 
-pub(crate) use rw::Op;
+#[cfg(feature = "encrypt")]
+pub(crate) use replay::{NEEDS_KEY, NOT_ENCRYPTED};
+pub(crate) use rw::{Listing, Op};
 
 /// Number of stripes (a power of two).
 const STRIPES: usize = 1024;
@@ -49,6 +54,21 @@ pub(crate) struct Config {
     pub(crate) range_scans: bool,
     pub(crate) flush_policy: FlushPolicy,
     pub(crate) mem: Option<MemDir>,
+    /// The key to open (or set up) an encrypted database with.
+    #[cfg(feature = "encrypt")]
+    pub(crate) keying: Option<Keying>,
+}
+
+/// What the user gave to encrypt with.
+#[cfg(feature = "encrypt")]
+#[derive(Clone, Debug)]
+pub(crate) struct Keying {
+    pub(crate) input: crate::crypt::EncryptionInput,
+    /// The cipher for a database being set up (an existing one keeps its own).
+    pub(crate) cipher: emdb_crypto::Cipher,
+    /// Whether a keyed open of an empty plaintext database sets up encryption (a normal
+    /// open) or refuses (the offline admin, which must not write).
+    pub(crate) set_up: bool,
 }
 
 /// One namespace's indexes.
@@ -67,10 +87,12 @@ impl Space {
     }
 }
 
-/// The journal and the indexes that point into it: replaced together, never separately.
+/// The journal, how its records are stored, and the indexes that point into it: replaced
+/// together, never separately.
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) journal: Journal,
+    pub(crate) codec: Codec,
     pub(crate) spaces: RwLock<HashMap<u32, Arc<Space>>>,
     pub(crate) default: Arc<Space>,
     /// Bytes of the records the indexes point at (the rest of the log is dead: replaced or
@@ -80,13 +102,19 @@ pub(crate) struct State {
 
 impl State {
     /// A state over `journal` and these indexes, counting their live bytes.
-    pub(crate) fn new(journal: Journal, spaces: HashMap<u32, Arc<Space>>, default: Arc<Space>) -> State {
+    pub(crate) fn new(
+        journal: Journal,
+        codec: Codec,
+        spaces: HashMap<u32, Arc<Space>>,
+        default: Arc<Space>,
+    ) -> State {
         let mut live = 0u64;
         for space in spaces.values().chain([&default]) {
             space.index.for_each(|l| live += u64::from(l.len));
         }
         State {
             journal,
+            codec,
             spaces: RwLock::new(spaces),
             default,
             live_bytes: AtomicU64::new(live),
@@ -149,8 +177,8 @@ pub(crate) struct Inner {
     /// What this open's recovery did: (loaded a checkpoint, bytes scanned).
     opened: (bool, u64),
     /// The path's lock, held by the engine itself so that it stays held while compaction
-    /// swaps the journal.
-    lock: JournalLock,
+    /// swaps the journal (and, shared, by an encryption admin run past the engine's life).
+    lock: Arc<JournalLock>,
     // Last: the temporary directory of an ephemeral database goes after the journal.
     _mem: Option<MemDir>,
 }
@@ -167,18 +195,21 @@ impl Inner {
     /// Opens the database: one scan of the log rebuilds every index.
     pub(crate) fn open(config: Config) -> Result<Inner> {
         let lock = JournalLock::acquire(&config.path, env!("CARGO_PKG_VERSION"))?;
+        Inner::open_locked(config, Arc::new(lock))
+    }
+
+    /// Opens the database under a lock already held.
+    pub(crate) fn open_locked(config: Config, lock: Arc<JournalLock>) -> Result<Inner> {
         let data = lock.data_path().to_path_buf();
+        swap::recover(&data)?;
         // Scratch files of a compaction that did not finish: the database never used them.
         for suffix in [".compact.tmp", ".compact.tmp.meta"] {
-            let mut name = data.as_os_str().to_owned();
-            name.push(suffix);
-            match std::fs::remove_file(PathBuf::from(name)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
+            swap::remove_if_present(&swap::sibling(&data, suffix))?;
         }
+        #[cfg_attr(not(feature = "encrypt"), allow(unused_mut))]
         let mut rebuild = replay::Rebuild::new(config.range_scans, data.clone());
+        #[cfg(feature = "encrypt")]
+        rebuild.set_keying(config.keying.clone());
         let journal = journal_options(config.flush_policy).open_replaying(&data, &mut rebuild)?;
         let report = journal.recovery();
         let checkpointed = match report.checkpoint {
@@ -186,8 +217,11 @@ impl Inner {
             _ => 0,
         };
         let opened = (checkpointed > 0, report.scan.end.get() - report.scan.start.get());
-        let (default, spaces, registry) = rebuild.finish();
-        let state = State::new(journal, spaces, default);
+        let finished = rebuild.finish()?;
+        if let Some(area) = finished.new_area {
+            journal.set_meta(finished.codec.meta().0, &area)?;
+        }
+        let state = State::new(journal, finished.codec, finished.spaces, finished.default);
         if config.range_scans {
             replay::fill_range_indexes(&state)?;
         }
@@ -196,7 +230,7 @@ impl Inner {
             default_ttl: config.default_ttl,
             range_scans: config.range_scans,
             state: ArcSwap::from_pointee(state),
-            registry: Mutex::new(registry),
+            registry: Mutex::new(finished.registry),
             stripes: (0..STRIPES).map(|_| RwLock::new(())).collect(),
             stripe_hasher: foldhash::fast::FixedState::with_seed(0x5712_1BE5),
             batch_gate: RwLock::new(()),
@@ -207,6 +241,20 @@ impl Inner {
             lock,
             _mem: config.mem,
         })
+    }
+
+    /// The path's lock, shared: it stays held after this engine is dropped.
+    #[cfg(feature = "encrypt")]
+    pub(crate) fn shared_lock(&self) -> Arc<JournalLock> {
+        Arc::clone(&self.lock)
+    }
+
+    /// Closes without the checkpoint a clean close may write (the log is about to be
+    /// replaced).
+    #[cfg(feature = "encrypt")]
+    pub(crate) fn close_without_checkpoint(self) -> Result<()> {
+        self.checkpointed.store(u64::MAX, Ordering::Release);
+        self.flush()
     }
 
     /// The data file's path, symlinks resolved (where its siblings live).
@@ -321,7 +369,7 @@ impl Inner {
             file_size_bytes: journal.file_len.max(logical),
             preallocated_bytes: journal.file_len.saturating_sub(logical),
             range_scans_enabled: self.range_scans,
-            encrypted: false,
+            encrypted: state.codec.is_sealed(),
             live_bytes: state.live_bytes.load(Ordering::Relaxed).min(logical),
             dead_bytes: logical.saturating_sub(state.live_bytes.load(Ordering::Relaxed)),
             opened_from_checkpoint: self.opened.0,
@@ -355,7 +403,30 @@ pub(crate) fn journal_options(policy: FlushPolicy) -> JournalOptions {
         .take_lock(false)
 }
 
-/// Reads the key of the record at `loc` in `view`, if it is there.
-pub(crate) fn key_at(view: &emdb_journal::Snapshot, loc: Location) -> Option<(u32, &[u8])> {
-    record::key_of(view.slice(loc.offset, loc.len as usize)?)
+/// Whether the record at `loc` in `view` is `key` of namespace `ns`: the hash index's key
+/// check. A record that fails to open is not the key, and its error is kept in `failed`.
+pub(crate) fn holds_key(
+    codec: &Codec,
+    view: &emdb_journal::Snapshot,
+    loc: Location,
+    ns: u32,
+    key: &[u8],
+    failed: &mut Option<Error>,
+) -> bool {
+    match codec.read(view, loc) {
+        Ok(Some(rec)) => record::key_of(&rec) == Some((ns, key)),
+        Ok(None) => false,
+        Err(e) => {
+            *failed = Some(e);
+            false
+        }
+    }
+}
+
+/// The key of the record at `loc` in `view`: `None` when it lies beyond the view or is not
+/// an insert or remove.
+pub(crate) fn key_at(codec: &Codec, view: &emdb_journal::Snapshot, loc: Location) -> Result<Option<Vec<u8>>> {
+    Ok(codec
+        .read(view, loc)?
+        .and_then(|rec| record::key_of(&rec).map(|(_, k)| k.to_vec())))
 }

@@ -1,17 +1,33 @@
-//! Rebuilding the indexes from the log, in the journal's single recovery scan.
+//! Rebuilding the indexes from the log, in the journal's single recovery scan. For an
+//! encrypted database, the key is checked against the sidecar before the first record is
+//! read, and every record is opened (authenticated) as it is applied.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use emdb_index::Location;
 use emdb_journal::{Lsn, Record as JournalRecord, Replay, ReplayError, SidecarState};
 
+use super::area::EngineArea;
 use super::{Registry, Space, State};
+use crate::codec::{Codec, narrow};
 use crate::error::Error;
 use crate::record::{self, Record};
 
-/// The flags this build can open.
+/// The sidecar flags this build can open.
+#[cfg(feature = "encrypt")]
+pub(crate) const BUILD_FLAGS: u32 = crate::crypt::FLAG_ENCRYPTED | crate::crypt::FLAG_CHACHA;
+#[cfg(not(feature = "encrypt"))]
 pub(crate) const BUILD_FLAGS: u32 = 0;
+
+/// Open without a key, of a database whose sidecar says it is encrypted.
+#[cfg(feature = "encrypt")]
+pub(crate) const NEEDS_KEY: &str = "the database is encrypted: open it with its key or passphrase";
+/// Open with a key, of a database that holds plaintext records.
+pub(crate) const NOT_ENCRYPTED: &str = "the database is not encrypted, and it is not empty: open it without a key, or encrypt it with Emdb::enable_encryption";
+/// Sealed records with no encryption parameters to open them.
+const PARAMS_LOST: &str = "the log holds encrypted records but the sidecar (.meta) holding their parameters is missing or damaged";
 
 /// The indexes and namespace names as the log builds them.
 pub(crate) struct Rebuild {
@@ -20,6 +36,24 @@ pub(crate) struct Rebuild {
     names: BTreeMap<u32, String>,
     next_id: u32,
     range: bool,
+    codec: Codec,
+    /// A key was given for a database whose sidecar says plaintext: fine only if the log
+    /// holds no record.
+    must_be_empty: bool,
+    /// An engine area open must write once the log is open (encryption set up on an
+    /// empty database, or carried over from an emdb 1.0 sidecar).
+    new_area: Option<Vec<u8>>,
+    #[cfg(feature = "encrypt")]
+    keying: Option<super::Keying>,
+}
+
+/// What the rebuild hands to the engine.
+pub(crate) struct Finished {
+    pub(crate) default: Arc<Space>,
+    pub(crate) spaces: HashMap<u32, Arc<Space>>,
+    pub(crate) registry: Registry,
+    pub(crate) codec: Codec,
+    pub(crate) new_area: Option<Vec<u8>>,
 }
 
 fn corrupted(offset: u64, reason: &'static str) -> ReplayError {
@@ -36,21 +70,52 @@ impl Rebuild {
             names: BTreeMap::new(),
             next_id: 1,
             range,
+            codec: Codec::plain(),
+            must_be_empty: false,
+            new_area: None,
+            #[cfg(feature = "encrypt")]
+            keying: None,
         }
     }
 
-    /// The default namespace's indexes, the named ones', and their names.
-    pub(crate) fn finish(mut self) -> (Arc<Space>, HashMap<u32, Arc<Space>>, Registry) {
+    /// The key to open with (or to set encryption up with, on an empty database).
+    #[cfg(feature = "encrypt")]
+    pub(crate) fn set_keying(&mut self, keying: Option<super::Keying>) {
+        self.keying = keying;
+    }
+
+    /// The indexes and names, how the log's records are stored, and what the sidecar
+    /// must be told. Sets encryption up when a key was given for an empty database.
+    pub(crate) fn finish(mut self) -> crate::Result<Finished> {
+        #[cfg(feature = "encrypt")]
+        if self.must_be_empty
+            && let Some(keying) = &self.keying
+        {
+            if !keying.set_up {
+                return Err(Error::InvalidConfig("the database is not encrypted"));
+            }
+            let sealer = crate::crypt::CryptoParams::create(&keying.input, keying.cipher)?;
+            self.codec = Codec::sealed(sealer);
+            self.new_area = Some(
+                EngineArea {
+                    index: None,
+                    crypto: self.codec.meta().1,
+                }
+                .encode(),
+            );
+        }
         let range = self.range;
         let default = self.spaces.remove(&0).unwrap_or_else(|| Arc::new(Space::new(0, range)));
-        (
+        Ok(Finished {
             default,
-            self.spaces,
-            Registry {
+            spaces: self.spaces,
+            registry: Registry {
                 names: self.names,
                 next_id: self.next_id,
             },
-        )
+            codec: self.codec,
+            new_area: self.new_area,
+        })
     }
 
     fn space(&self, ns: u32, offset: u64) -> Result<&Arc<Space>, ReplayError> {
@@ -58,22 +123,70 @@ impl Rebuild {
             .get(&ns)
             .ok_or_else(|| corrupted(offset, "a record names a namespace that was never bound"))
     }
+
+    /// Sets up the codec from the sidecar, checking the key. Returns the engine area.
+    fn unlock(&mut self, sidecar: &SidecarState, has_checkpoint: bool) -> Result<EngineArea, ReplayError> {
+        let meta = match sidecar {
+            SidecarState::Valid(meta) => Some(meta),
+            _ => None,
+        };
+        let flags = meta.map_or(0, |m| m.flags);
+        if flags & !BUILD_FLAGS != 0 {
+            return Err(Box::new(Error::FeatureMismatch {
+                file_flags: flags,
+                build_flags: BUILD_FLAGS,
+            }));
+        }
+        // An area this build cannot parse names no checkpoint it could use.
+        let area = meta
+            .filter(|m| m.version >= 2)
+            .and_then(|m| EngineArea::decode(&m.engine).ok())
+            .unwrap_or_default();
+        #[cfg(feature = "encrypt")]
+        if let Some(meta) = meta.filter(|m| m.flags & crate::crypt::FLAG_ENCRYPTED != 0) {
+            let Some(keying) = &self.keying else {
+                return Err(Box::new(Error::InvalidConfig(NEEDS_KEY)));
+            };
+            let sealer = if meta.version == 1 {
+                let sealer = crate::crypt::CryptoParams::unlock_v1(meta.flags, &meta.engine, &keying.input)?;
+                // Written once the log is open, before any record of ours.
+                self.new_area = Some(
+                    EngineArea {
+                        index: None,
+                        crypto: Some(sealer.params().encode()),
+                    }
+                    .encode(),
+                );
+                sealer
+            } else {
+                let params = area
+                    .crypto
+                    .as_deref()
+                    .ok_or(Error::Encryption("the sidecar says encrypted but holds no encryption parameters"))?;
+                crate::crypt::CryptoParams::decode(params)?.unlock(&keying.input)?
+            };
+            self.codec = Codec::sealed(sealer);
+            return Ok(area);
+        }
+        #[cfg(feature = "encrypt")]
+        if self.keying.is_some() {
+            if has_checkpoint {
+                return Err(Box::new(Error::InvalidConfig(NOT_ENCRYPTED)));
+            }
+            self.must_be_empty = true;
+        }
+        let _ = has_checkpoint;
+        Ok(area)
+    }
 }
 
 impl Replay for Rebuild {
     fn begin(&mut self, sidecar: &SidecarState, checkpoint: Option<Lsn>) -> Result<Lsn, ReplayError> {
-        let SidecarState::Valid(meta) = sidecar else {
-            return Ok(Lsn::ZERO);
-        };
-        if meta.flags & !BUILD_FLAGS != 0 {
-            return Err(Box::new(Error::FeatureMismatch {
-                file_flags: meta.flags,
-                build_flags: BUILD_FLAGS,
-            }));
-        }
+        let has_checkpoint = matches!(sidecar, SidecarState::Valid(m) if m.checkpoint.is_some());
+        let area = self.unlock(sidecar, has_checkpoint)?;
         let restored = checkpoint.and_then(|cp| {
-            let area = super::checkpoint::Area::decode(&meta.engine)?;
-            super::checkpoint::load(&self.path, &area, cp, self.range).map(|r| (cp, r))
+            let index = area.index?;
+            super::checkpoint::load(&self.path, &index, cp, self.range, &self.codec).map(|r| (cp, r))
         });
         match restored {
             Some((cp, restored)) => {
@@ -92,10 +205,29 @@ impl Replay for Rebuild {
 
     fn record_in(&mut self, rec: JournalRecord<'_>, log: &[u8]) -> Result<(), ReplayError> {
         let offset = rec.offset;
-        let decoded = record::decode(rec.bytes).map_err(|reason| corrupted(offset, reason))?;
-        let key_in_log = |l: Location| -> Option<(u32, &[u8])> {
-            let start = usize::try_from(l.offset).ok()?;
-            record::key_of(log.get(start..start + l.len as usize)?)
+        if self.must_be_empty {
+            let sealed = rec.bytes.first().is_some_and(|t| t & 0xC0 != 0);
+            return Err(if sealed {
+                corrupted(0, PARAMS_LOST)
+            } else {
+                Box::new(Error::InvalidConfig(NOT_ENCRYPTED))
+            });
+        }
+        let plain = self.codec.open(rec.bytes, offset)?;
+        let decoded = record::decode(&plain).map_err(|reason| corrupted(offset, reason))?;
+        let codec = &self.codec;
+        let target = record::key_of(&plain);
+        // The index's key check: is the earlier record at `l` this record's key?
+        let key_in_log = |l: Location| -> bool {
+            let Some(stored) = usize::try_from(l.offset)
+                .ok()
+                .and_then(|start| log.get(start..start + l.len as usize))
+            else {
+                return false;
+            };
+            codec
+                .open(stored, l.offset)
+                .is_ok_and(|r| record::key_of(&r) == target)
         };
         match decoded {
             Record::Insert {
@@ -105,13 +237,11 @@ impl Replay for Rebuild {
                 let loc = Location::new(offset, len).expiring_at(expires_at);
                 self.space(ns, offset)?
                     .index
-                    .insert(key, loc, |l| key_in_log(l) == Some((ns, key)))
+                    .insert(key, loc, key_in_log)
                     .map_err(|_| corrupted(offset, "record beyond the index's reach"))?;
             }
             Record::Remove { ns, key } => {
-                self.space(ns, offset)?
-                    .index
-                    .remove(key, |l| key_in_log(l) == Some((ns, key)));
+                self.space(ns, offset)?.index.remove(key, key_in_log);
             }
             Record::Clear { ns } => self.space(ns, offset)?.index.clear(),
             Record::Bind { ns, name } => {
@@ -148,19 +278,30 @@ pub(crate) fn fill_range_indexes(state: &State) -> crate::Result<()> {
         .chain([Arc::clone(&state.default)])
         .collect();
     for space in spaces {
-        fill_range(&space, &view);
+        fill_range(&space, &state.codec, &view)?;
     }
     Ok(())
 }
 
-/// Fills one namespace's range index from its hash index.
-pub(crate) fn fill_range(space: &Space, view: &emdb_journal::Snapshot) {
-    let Some(range) = &space.range else { return };
-    let mut items: Vec<(&[u8], Location)> = Vec::with_capacity(space.index.len());
-    space.index.for_each(|loc| {
-        if let Some((_, key)) = super::key_at(view, loc) {
-            items.push((key, loc));
+/// Fills one namespace's range index from its hash index (keys borrowed from the map,
+/// or opened when the log is encrypted).
+pub(crate) fn fill_range(space: &Space, codec: &Codec, view: &emdb_journal::Snapshot) -> crate::Result<()> {
+    let Some(range) = &space.range else { return Ok(()) };
+    let mut items: Vec<(Cow<'_, [u8]>, Location)> = Vec::with_capacity(space.index.len());
+    let mut failed = None;
+    space.index.for_each(|loc| match codec.read(view, loc) {
+        Ok(Some(rec)) => {
+            if let Some((_, key)) = record::key_of(&rec) {
+                let len = key.len();
+                items.push((narrow(rec, record::KEY_START, len), loc));
+            }
         }
+        Ok(None) => {}
+        Err(e) => failed = Some(e),
     });
+    if let Some(e) = failed {
+        return Err(e);
+    }
     range.insert_batch(&mut items);
+    Ok(())
 }

@@ -1,15 +1,19 @@
 //! Reads and writes: point operations under the key's stripe, batches under all of
-//! theirs.
+//! theirs. Records pass through the state's codec, so everything here sees plain records
+//! whether the log is encrypted or not.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use emdb_index::Location;
-use emdb_journal::{Bytes, Lsn, Snapshot};
+use emdb_journal::{Lsn, Snapshot};
 
-use super::{Inner, Space, State, key_at};
+use super::{Inner, Space, State, holds_key, key_at};
+use crate::codec::{Codec, narrow};
 use crate::error::{Error, Result};
 use crate::options::now_ms;
 use crate::record;
+use crate::value::ValueRef;
 
 /// One write of a batch.
 #[derive(Clone, Copy, Debug)]
@@ -33,54 +37,75 @@ pub(crate) enum Op<'a> {
     },
 }
 
-/// The live location of `key` in `space`, read through `view`. A slot whose record lies
-/// beyond the view was written after the view was taken, by a writer of another key (the
-/// caller holds this key's stripe), so it is not this key's.
-fn find(space: &Space, view: &Snapshot, ns: u32, key: &[u8]) -> Option<Location> {
-    space.index.get(key, |l| key_at(view, l) == Some((ns, key)))
+/// The live entries of a namespace at one instant, and how to read them.
+pub(crate) struct Listing {
+    pub(crate) view: Snapshot,
+    pub(crate) codec: Codec,
+    pub(crate) locations: Vec<Location>,
 }
 
-/// Where the value of the insert record at `loc` lies in the file: (offset, length).
-fn value_span(view: &Snapshot, loc: Location) -> Result<(u64, usize)> {
-    let rec = view.slice(loc.offset, loc.len as usize).ok_or(Error::Corrupted {
-        offset: loc.offset,
-        reason: "an indexed record lies outside the log",
-    })?;
-    let (start, len) = record::value_span(rec).ok_or(Error::Corrupted {
-        offset: loc.offset,
+/// The live location of `key` in `space` and its plain record, read through `view`. A
+/// slot whose record lies beyond the view was written after the view was taken, by a
+/// writer of another key (the caller holds this key's stripe), so it is not this key's.
+/// A candidate that fails to open is an error unless the key is found elsewhere.
+fn find<'v>(
+    codec: &Codec,
+    space: &Space,
+    view: &'v Snapshot,
+    ns: u32,
+    key: &[u8],
+) -> Result<Option<(Location, Cow<'v, [u8]>)>> {
+    let mut hit = None;
+    let mut failed = None;
+    let loc = space.index.get(key, |l| match codec.read(view, l) {
+        Ok(Some(rec)) if record::key_of(&rec) == Some((ns, key)) => {
+            hit = Some(rec);
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    });
+    match (loc, hit, failed) {
+        (Some(l), Some(rec), _) => Ok(Some((l, rec))),
+        (_, _, Some(e)) => Err(e),
+        _ => Ok(None),
+    }
+}
+
+/// The value of the plain insert record `rec` found at `offset`, borrowed when `rec` is.
+fn value_in(rec: Cow<'_, [u8]>, offset: u64) -> Result<Cow<'_, [u8]>> {
+    let (start, len) = record::value_span(&rec).ok_or(Error::Corrupted {
+        offset,
         reason: "an indexed record is not a well-formed insert",
     })?;
-    Ok((loc.offset + start as u64, len))
-}
-
-/// The value bytes of the insert record at `loc`.
-fn value_of(view: &Snapshot, loc: Location) -> Result<&[u8]> {
-    let (at, len) = value_span(view, loc)?;
-    view.slice(at, len).ok_or(Error::Corrupted {
-        offset: loc.offset,
-        reason: "an indexed value lies outside the log",
-    })
+    Ok(narrow(rec, start, len))
 }
 
 /// Updates the index (and range index) of `space` with an appended insert of `key` at
-/// `loc`, resolving existing slots through a view taken only if one is needed.
+/// `loc`, resolving existing slots through a view taken only if one is needed (taking
+/// one may write out the journal's buffer).
 fn index_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -> Result<Option<Location>> {
     let mut view: Option<Snapshot> = None;
     let mut failed = None;
     let previous = space.index.insert(key, loc, |l| {
-        if view.is_none() {
-            match state.journal.snapshot_through(Lsn::new(l.offset + u64::from(l.len))) {
+        let need = l.offset + u64::from(l.len);
+        if view.as_ref().is_none_or(|v| v.end().get() < need) {
+            match state.journal.snapshot_through(Lsn::new(need)) {
                 Ok(v) => view = Some(v),
                 Err(e) => {
-                    failed = Some(e);
+                    failed = Some(e.into());
                     return false;
                 }
             }
         }
-        view.as_ref().and_then(|v| key_at(v, l)) == Some((ns, key))
+        view.as_ref()
+            .is_some_and(|v| holds_key(&state.codec, v, l, ns, key, &mut failed))
     })?;
     if let Some(e) = failed {
-        return Err(e.into());
+        return Err(e);
     }
     if let Some(range) = &space.range {
         range.insert(key, loc);
@@ -89,24 +114,21 @@ fn index_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -
     Ok(previous)
 }
 
-fn index_remove(state: &State, space: &Space, view: &Snapshot, ns: u32, key: &[u8]) -> Option<Location> {
-    let removed = space.index.remove(key, |l| key_at(view, l) == Some((ns, key)));
+fn index_remove(state: &State, space: &Space, view: &Snapshot, ns: u32, key: &[u8]) -> Result<Option<Location>> {
+    let mut failed = None;
+    let removed = space
+        .index
+        .remove(key, |l| holds_key(&state.codec, view, l, ns, key, &mut failed));
     state.account(0, removed.map_or(0, |r| u64::from(r.len)));
     if removed.is_some()
         && let Some(range) = &space.range
     {
         range.remove(key);
     }
-    removed
-}
-
-fn record_len(rec: &[u8]) -> Result<u32> {
-    u32::try_from(rec.len()).map_err(|_| {
-        Error::Io(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "record larger than a frame can hold",
-        ))
-    })
+    match failed {
+        Some(e) if removed.is_none() => Err(e),
+        _ => Ok(removed),
+    }
 }
 
 impl Inner {
@@ -114,57 +136,66 @@ impl Inner {
     pub(crate) fn put(&self, ns: u32, key: &[u8], value: &[u8], expires_at: u64) -> Result<()> {
         let mut rec = Vec::new();
         record::insert(&mut rec, ns, key, value, expires_at);
-        let len = record_len(&rec)?;
         let _stripe = self.stripe(ns, key).write();
         let state = self.state.load();
         let space = state.space(ns)?;
-        let lsn = state.journal.append(&rec)?;
-        let loc = Location::new(lsn.get() + 8, len).expiring_at(expires_at);
-        index_put(&state, &space, ns, key, loc)?;
+        let (offset, len) = state.codec.append(&state.journal, &rec)?;
+        index_put(&state, &space, ns, key, Location::new(offset, len).expiring_at(expires_at))?;
         Ok(())
     }
 
-    /// The live location of `key` (expired records are hidden) and a view to read it in.
-    fn live(&self, ns: u32, key: &[u8]) -> Result<Option<(Snapshot, Location)>> {
+    /// Runs `f` on `key`'s live record (expired records are hidden) under its stripe.
+    fn with_live<T>(
+        &self,
+        ns: u32,
+        key: &[u8],
+        f: impl FnOnce(&Snapshot, Location, Cow<'_, [u8]>) -> Result<T>,
+    ) -> Result<Option<T>> {
         let _stripe = self.stripe(ns, key).read();
         let state = self.state.load();
         let space = state.space(ns)?;
         let view = state.view()?;
-        Ok(find(&space, &view, ns, key)
-            .filter(|l| !l.is_expired(now_ms()))
-            .map(|l| (view, l)))
+        match find(&state.codec, &space, &view, ns, key)? {
+            Some((loc, rec)) if !loc.is_expired(now_ms()) => f(&view, loc, rec).map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// A copy of `key`'s value.
     pub(crate) fn get(&self, ns: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        match self.live(ns, key)? {
-            Some((view, loc)) => Ok(Some(value_of(&view, loc)?.to_vec())),
-            None => Ok(None),
-        }
+        self.with_live(ns, key, |_, loc, rec| Ok(value_in(rec, loc.offset)?.into_owned()))
     }
 
-    /// `key`'s value, borrowed from the memory map.
-    pub(crate) fn get_bytes(&self, ns: u32, key: &[u8]) -> Result<Option<Bytes>> {
-        let Some((view, loc)) = self.live(ns, key)? else {
-            return Ok(None);
-        };
-        let (at, len) = value_span(&view, loc)?;
-        view.bytes_at(at, len).map(Some).ok_or(Error::Corrupted {
-            offset: loc.offset,
-            reason: "an indexed value lies outside the log",
+    /// `key`'s value: borrowed from the memory map, or the opened plaintext when the log
+    /// is encrypted.
+    pub(crate) fn get_value(&self, ns: u32, key: &[u8]) -> Result<Option<ValueRef>> {
+        self.with_live(ns, key, |view, loc, rec| match rec {
+            Cow::Borrowed(b) => {
+                let (start, len) = record::value_span(b).ok_or(Error::Corrupted {
+                    offset: loc.offset,
+                    reason: "an indexed record is not a well-formed insert",
+                })?;
+                view.bytes_at(loc.offset + start as u64, len)
+                    .map(ValueRef::mapped)
+                    .ok_or(Error::Corrupted {
+                        offset: loc.offset,
+                        reason: "an indexed value lies outside the log",
+                    })
+            }
+            owned @ Cow::Owned(_) => Ok(ValueRef::owned(value_in(owned, loc.offset)?.into_owned())),
         })
     }
 
     /// Whether `key` is live.
     pub(crate) fn contains(&self, ns: u32, key: &[u8]) -> Result<bool> {
-        Ok(self.live(ns, key)?.is_some())
+        Ok(self.with_live(ns, key, |_, _, _| Ok(()))?.is_some())
     }
 
     /// `key`'s expiry: `Some(0)` for a live key that never expires, `None` if absent or
     /// expired.
     #[cfg(feature = "ttl")]
     pub(crate) fn expires_at(&self, ns: u32, key: &[u8]) -> Result<Option<u64>> {
-        Ok(self.live(ns, key)?.map(|(_, l)| l.expires_at))
+        self.with_live(ns, key, |_, loc, _| Ok(loc.expires_at))
     }
 
     /// Removes `key`, returning its live value. Two concurrent removes of one key: one
@@ -174,16 +205,18 @@ impl Inner {
         let state = self.state.load();
         let space = state.space(ns)?;
         let view = state.view()?;
-        let Some(loc) = find(&space, &view, ns, key) else {
+        let Some((loc, rec)) = find(&state.codec, &space, &view, ns, key)? else {
             return Ok(None);
         };
-        let old = (!loc.is_expired(now_ms()))
-            .then(|| value_of(&view, loc).map(<[u8]>::to_vec))
-            .transpose()?;
-        let mut rec = Vec::new();
-        record::remove(&mut rec, ns, key);
-        state.journal.append(&rec)?;
-        index_remove(&state, &space, &view, ns, key);
+        let old = if loc.is_expired(now_ms()) {
+            None
+        } else {
+            Some(value_in(rec, loc.offset)?.into_owned())
+        };
+        let mut tombstone = Vec::new();
+        record::remove(&mut tombstone, ns, key);
+        state.codec.append(&state.journal, &tombstone)?;
+        index_remove(&state, &space, &view, ns, key)?;
         Ok(old)
     }
 
@@ -195,21 +228,17 @@ impl Inner {
         let state = self.state.load();
         let space = state.space(ns)?;
         let view = state.view()?;
-        let Some(loc) = find(&space, &view, ns, key).filter(|l| !l.is_expired(now_ms())) else {
+        let Some((loc, old)) = find(&state.codec, &space, &view, ns, key)? else {
             return Ok(false);
         };
-        let value = value_of(&view, loc)?;
+        if loc.is_expired(now_ms()) {
+            return Ok(false);
+        }
+        let value = value_in(old, loc.offset)?;
         let mut rec = Vec::new();
-        record::insert(&mut rec, ns, key, value, expires_at);
-        let len = record_len(&rec)?;
-        let lsn = state.journal.append(&rec)?;
-        index_put(
-            &state,
-            &space,
-            ns,
-            key,
-            Location::new(lsn.get() + 8, len).expiring_at(expires_at),
-        )?;
+        record::insert(&mut rec, ns, key, &value, expires_at);
+        let (offset, len) = state.codec.append(&state.journal, &rec)?;
+        index_put(&state, &space, ns, key, Location::new(offset, len).expiring_at(expires_at))?;
         Ok(true)
     }
 
@@ -233,7 +262,6 @@ impl Inner {
                 Op::Clear { ns } => record::clear(&mut rec, ns),
                 Op::Bind { ns, name } => record::bind(&mut rec, ns, name),
             }
-            record_len(&rec)?;
             records.push(rec);
         }
         // Lock order, everywhere: registry, stripes, batch gate.
@@ -252,22 +280,18 @@ impl Inner {
             let (Op::Put { ns, .. } | Op::Remove { ns, .. } | Op::Clear { ns } | Op::Bind { ns, .. }) = *op;
             spaces.push(state.space(ns)?);
         }
-        let receipt = state.journal.append_batch(&records)?;
+        let placed = state.codec.append_batch(&state.journal, &records)?;
         let view = state.view()?;
-        for ((op, space), (&offset, rec)) in ops
-            .iter()
-            .zip(&spaces)
-            .zip(receipt.record_offsets().iter().zip(&records))
-        {
+        for ((op, space), &(offset, len)) in ops.iter().zip(&spaces).zip(&placed) {
             match *op {
                 Op::Put {
                     ns, key, expires_at, ..
                 } => {
-                    let loc = Location::new(offset, rec.len() as u32).expiring_at(expires_at);
+                    let loc = Location::new(offset, len).expiring_at(expires_at);
                     index_put(&state, space, ns, key, loc)?;
                 }
                 Op::Remove { ns, key } => {
-                    index_remove(&state, space, &view, ns, key);
+                    index_remove(&state, space, &view, ns, key)?;
                 }
                 Op::Clear { .. } => {
                     let mut cleared = 0u64;
@@ -300,12 +324,16 @@ impl Inner {
 
     /// The live locations of `ns` and a view to read them in, taken at one instant: no
     /// batch is half-applied in it.
-    pub(crate) fn snapshot(&self, ns: u32) -> Result<(Snapshot, Vec<Location>)> {
+    pub(crate) fn snapshot(&self, ns: u32) -> Result<Listing> {
         let _gate = self.batch_gate.write();
         let state = self.state.load();
         let space = state.space(ns)?;
         let view = state.view()?;
-        Ok((view, space.index.locations()))
+        Ok(Listing {
+            view,
+            codec: state.codec.clone(),
+            locations: space.index.locations(),
+        })
     }
 
     /// Tombstones every expired record of `ns`, each only if it is still the key's
@@ -313,37 +341,51 @@ impl Inner {
     #[cfg(feature = "ttl")]
     pub(crate) fn sweep_expired(&self, ns: u32) -> Result<usize> {
         let now = now_ms();
-        let (view, locations) = self.snapshot(ns)?;
+        let listing = self.snapshot(ns)?;
         let mut removed = 0;
-        for loc in locations.into_iter().filter(|l| l.is_expired(now)) {
-            let Some((_, key)) = key_at(&view, loc) else { continue };
-            let _stripe = self.stripe(ns, key).write();
+        for loc in listing.locations.into_iter().filter(|l| l.is_expired(now)) {
+            let Some(key) = key_at(&listing.codec, &listing.view, loc)? else {
+                continue;
+            };
+            let _stripe = self.stripe(ns, &key).write();
             let state = self.state.load();
             let space = state.space(ns)?;
             let current = state.view()?;
-            if find(&space, &current, ns, key) != Some(loc) {
+            if find(&state.codec, &space, &current, ns, &key)?.map(|(l, _)| l) != Some(loc) {
                 continue;
             }
             let mut rec = Vec::new();
-            record::remove(&mut rec, ns, key);
-            state.journal.append(&rec)?;
-            index_remove(&state, &space, &current, ns, key);
+            record::remove(&mut rec, ns, &key);
+            state.codec.append(&state.journal, &rec)?;
+            index_remove(&state, &space, &current, ns, &key)?;
             removed += 1;
         }
         Ok(removed)
     }
 
     /// Reads the key and value of the record at `loc` in `view`, if it is a live insert.
-    pub(crate) fn entry_at(view: &Snapshot, loc: Location, now: u64) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+    pub(crate) fn entry_at(
+        codec: &Codec,
+        view: &Snapshot,
+        loc: Location,
+        now: u64,
+    ) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
         if loc.is_expired(now) {
             return None;
         }
-        let Some((_, key)) = key_at(view, loc) else {
-            return Some(Err(Error::Corrupted {
-                offset: loc.offset,
-                reason: "an indexed record could not be decoded",
-            }));
+        let undecodable = Error::Corrupted {
+            offset: loc.offset,
+            reason: "an indexed record could not be decoded",
         };
-        Some(value_of(view, loc).map(|v| (key.to_vec(), v.to_vec())))
+        let rec = match codec.read(view, loc) {
+            Ok(Some(rec)) => rec,
+            Ok(None) => return Some(Err(undecodable)),
+            Err(e) => return Some(Err(e)),
+        };
+        let Some((_, key)) = record::key_of(&rec) else {
+            return Some(Err(undecodable));
+        };
+        let key = key.to_vec();
+        Some(value_in(rec, loc.offset).map(|v| (key, v.into_owned())))
     }
 }

@@ -1,0 +1,149 @@
+//! The file swap that ends an encryption-admin run (enable, disable, rotate), and its
+//! completion by the next open when a crash interrupted it.
+//!
+//! The admin writes the new database to `<path>.enc.tmp` (its sidecar to
+//! `<path>.enc.tmp.meta`) and syncs both, then writes the intent marker `<path>.encadmin`
+//! atomically. From the marker on, the new database is the truth, and these steps, each
+//! skipped when already done, finish the swap:
+//!
+//! 1. `<path>.meta` → `<path>.encbak.meta` (if the new sidecar is still waiting)
+//! 2. `<path>` → `<path>.encbak` (if the new log is still waiting)
+//! 3. `<path>.enc.tmp.meta` → `<path>.meta`
+//! 4. `<path>.enc.tmp` → `<path>`, directory synced
+//! 5. the old database's index snapshot is deleted; so is the backup, unless the marker
+//!    says to keep it
+//! 6. the marker is deleted, directory synced
+//!
+//! A crash before the marker leaves the old database in place (the next open deletes the
+//! scratch files); a crash after it leaves a state from which the steps above reach the
+//! new database. Either way exactly one of the two opens, with its own key.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+const MARKER_HEAD: &str = "emdb-encadmin v1";
+
+/// `<path><suffix>`.
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+pub(crate) fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Makes the directory entries of `path`'s directory durable.
+pub(crate) fn sync_dir(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+fn exists(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+fn len_of(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Writes the intent marker of the database at `data` durably (temporary file, sync,
+/// rename, directory sync).
+#[cfg(feature = "encrypt")]
+pub(crate) fn write_marker(data: &Path, keep_backup: bool) -> Result<()> {
+    let marker = sibling(data, ".encadmin");
+    let tmp = sibling(data, ".encadmin.tmp");
+    let body = format!("{MARKER_HEAD}\nkeep_backup={}\n", u8::from(keep_backup));
+    {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp)?;
+        std::io::Write::write_all(&mut file, body.as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, &marker)?;
+    sync_dir(data)
+}
+
+/// Runs the swap's steps for the database at `data` (see the module docs); each step is
+/// skipped when already done, so this finishes a swap interrupted at any point.
+pub(crate) fn complete(data: &Path, keep_backup: bool) -> Result<()> {
+    let meta = sibling(data, ".meta");
+    let new_log = sibling(data, ".enc.tmp");
+    let new_meta = sibling(data, ".enc.tmp.meta");
+    let bak = sibling(data, ".encbak");
+    let bak_meta = sibling(data, ".encbak.meta");
+    if exists(&new_meta) && exists(&meta) {
+        std::fs::rename(&meta, &bak_meta)?;
+    }
+    if exists(&new_log) && exists(data) {
+        std::fs::rename(data, &bak)?;
+    }
+    if exists(&new_meta) {
+        std::fs::rename(&new_meta, &meta)?;
+    }
+    if exists(&new_log) {
+        std::fs::rename(&new_log, data)?;
+    }
+    sync_dir(data)?;
+    // The old database's index snapshot describes the old log (and, after
+    // enable_encryption, in plaintext).
+    remove_if_present(&sibling(data, ".index"))?;
+    remove_if_present(&sibling(data, ".index.tmp"))?;
+    if !keep_backup {
+        remove_if_present(&bak)?;
+        remove_if_present(&bak_meta)?;
+    }
+    sync_dir(data)?;
+    remove_if_present(&sibling(data, ".encadmin"))?;
+    sync_dir(data)
+}
+
+/// What open does first, under the lock: finishes an interrupted swap, deletes the
+/// scratch of an admin run that never reached its marker, and refuses to create a new
+/// database where a backup shows one was lost.
+pub(crate) fn recover(data: &Path) -> Result<()> {
+    let marker = sibling(data, ".encadmin");
+    remove_if_present(&sibling(data, ".encadmin.tmp"))?;
+    match std::fs::read_to_string(&marker) {
+        Ok(text) => {
+            let mut lines = text.lines();
+            if lines.next() != Some(MARKER_HEAD) {
+                return Err(Error::Corrupted {
+                    offset: 0,
+                    reason: "the encryption-admin marker (.encadmin) is not one this build wrote",
+                });
+            }
+            // Unreadable options keep the backup: the safe side.
+            let keep_backup = !lines.any(|l| l.trim() == "keep_backup=0");
+            return complete(data, keep_backup);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    remove_if_present(&sibling(data, ".enc.tmp"))?;
+    remove_if_present(&sibling(data, ".enc.tmp.meta"))?;
+    if len_of(data) == 0 && len_of(&sibling(data, ".encbak")) > 0 {
+        return Err(Error::InvalidConfig(
+            "the database file is missing or empty but <path>.encbak holds one: restore it (rename it and its .meta back) or delete it",
+        ));
+    }
+    Ok(())
+}
