@@ -4,13 +4,13 @@
 
 use std::path::Path;
 
+use crate::Cipher;
 use crate::codec::Codec;
 use crate::crypt::{CryptoParams, EncryptionInput};
 use crate::db::Emdb;
 use crate::engine::{Config, Inner, Keying, swap};
 use crate::error::{Error, Result};
 use crate::options::FlushPolicy;
-use crate::Cipher;
 
 /// Options of the encryption admin operations.
 ///
@@ -93,9 +93,18 @@ impl Emdb {
     /// # Errors
     ///
     /// As [`enable_encryption`](Emdb::enable_encryption).
-    pub fn enable_encryption_with(path: impl AsRef<Path>, target: EncryptionInput, options: AdminOptions) -> Result<()> {
+    pub fn enable_encryption_with(
+        path: impl AsRef<Path>,
+        target: EncryptionInput,
+        options: AdminOptions,
+    ) -> Result<()> {
         target.check()?;
-        run(path.as_ref(), None, Some((&target, options.cipher.unwrap_or_default())), options)
+        run(
+            path.as_ref(),
+            None,
+            Some((&target, options.cipher.unwrap_or_default())),
+            options,
+        )
     }
 
     /// Decrypts the database at `path` (opened with `current`) into a plaintext one,
@@ -147,7 +156,12 @@ impl Emdb {
         options: AdminOptions,
     ) -> Result<()> {
         to.check()?;
-        run(path.as_ref(), Some(&from), Some((&to, options.cipher.unwrap_or_default())), options)
+        run(
+            path.as_ref(),
+            Some(&from),
+            Some((&to, options.cipher.unwrap_or_default())),
+            options,
+        )
     }
 }
 

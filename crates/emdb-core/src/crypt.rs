@@ -23,7 +23,7 @@
 
 use std::fmt;
 
-use emdb_crypto::{Cipher, KdfParams, Key, SealKey, Salt, VERIFY_BLOCK_LEN};
+use emdb_crypto::{Cipher, KdfParams, Key, Salt, SealKey, VERIFY_BLOCK_LEN};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -168,7 +168,9 @@ impl CryptoParams {
     pub(crate) fn unlock_v1(flags: u32, area: &[u8], input: &EncryptionInput) -> Result<Sealer> {
         let (Some(salt), Some(verify)) = (area.get(..16), area.get(16..16 + emdb_crypto::LEGACY_VERIFY_BLOCK_LEN))
         else {
-            return Err(Error::Encryption("the emdb 1.0 sidecar's encryption fields are malformed"));
+            return Err(Error::Encryption(
+                "the emdb 1.0 sidecar's encryption fields are malformed",
+            ));
         };
         let cipher = if flags & FLAG_CHACHA != 0 {
             Cipher::ChaCha20Poly1305
@@ -301,7 +303,9 @@ impl Sealer {
 
     /// Appends the sealed form of plain record `plain`, bound to `offset`, to `out`.
     pub(crate) fn seal(&self, plain: &[u8], offset: u64, out: &mut Vec<u8>) -> Result<()> {
-        let (&tag, body) = plain.split_first().ok_or(Error::Encryption("an empty record cannot be sealed"))?;
+        let (&tag, body) = plain
+            .split_first()
+            .ok_or(Error::Encryption("an empty record cannot be sealed"))?;
         let stored = tag | SEALED;
         out.push(stored);
         self.key

@@ -59,9 +59,13 @@ impl EngineArea {
         let mut area = EngineArea::default();
         let mut rest = bytes;
         while let Some((&tag, tail)) = rest.split_first() {
-            let (len, tail) = tail.split_at_checked(2).ok_or("engine area section header is cut short")?;
+            let (len, tail) = tail
+                .split_at_checked(2)
+                .ok_or("engine area section header is cut short")?;
             let len = u16::from_le_bytes([len[0], len[1]]) as usize;
-            let (body, tail) = tail.split_at_checked(len).ok_or("engine area section runs past its end")?;
+            let (body, tail) = tail
+                .split_at_checked(len)
+                .ok_or("engine area section runs past its end")?;
             rest = tail;
             match tag {
                 INDEX => {

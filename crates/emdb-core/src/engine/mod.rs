@@ -102,12 +102,7 @@ pub(crate) struct State {
 
 impl State {
     /// A state over `journal` and these indexes, counting their live bytes.
-    pub(crate) fn new(
-        journal: Journal,
-        codec: Codec,
-        spaces: HashMap<u32, Arc<Space>>,
-        default: Arc<Space>,
-    ) -> State {
+    pub(crate) fn new(journal: Journal, codec: Codec, spaces: HashMap<u32, Arc<Space>>, default: Arc<Space>) -> State {
         let mut live = 0u64;
         for space in spaces.values().chain([&default]) {
             space.index.for_each(|l| live += u64::from(l.len));
@@ -317,7 +312,7 @@ impl Inner {
         let mut rec = Vec::new();
         record::bind(&mut rec, id, name.as_bytes());
         let st = self.state.load();
-        st.journal.append(&rec)?;
+        st.codec.append(&st.journal, &rec)?;
         st.spaces.write().insert(id, Arc::new(Space::new(id, self.range_scans)));
         registry.names.insert(id, name.to_owned());
         registry.next_id = id + 1;

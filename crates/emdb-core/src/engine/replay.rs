@@ -27,7 +27,8 @@ pub(crate) const NEEDS_KEY: &str = "the database is encrypted: open it with its 
 /// Open with a key, of a database that holds plaintext records.
 pub(crate) const NOT_ENCRYPTED: &str = "the database is not encrypted, and it is not empty: open it without a key, or encrypt it with Emdb::enable_encryption";
 /// Sealed records with no encryption parameters to open them.
-const PARAMS_LOST: &str = "the log holds encrypted records but the sidecar (.meta) holding their parameters is missing or damaged";
+const PARAMS_LOST: &str =
+    "the log holds encrypted records but the sidecar (.meta) holding their parameters is missing or damaged";
 
 /// The indexes and namespace names as the log builds them.
 pub(crate) struct Rebuild {
@@ -159,10 +160,9 @@ impl Rebuild {
                 );
                 sealer
             } else {
-                let params = area
-                    .crypto
-                    .as_deref()
-                    .ok_or(Error::Encryption("the sidecar says encrypted but holds no encryption parameters"))?;
+                let params = area.crypto.as_deref().ok_or(Error::Encryption(
+                    "the sidecar says encrypted but holds no encryption parameters",
+                ))?;
                 crate::crypt::CryptoParams::decode(params)?.unlock(&keying.input)?
             };
             self.codec = Codec::sealed(sealer);
@@ -225,9 +225,7 @@ impl Replay for Rebuild {
             else {
                 return false;
             };
-            codec
-                .open(stored, l.offset)
-                .is_ok_and(|r| record::key_of(&r) == target)
+            codec.open(stored, l.offset).is_ok_and(|r| record::key_of(&r) == target)
         };
         match decoded {
             Record::Insert {

@@ -140,7 +140,13 @@ impl Inner {
         let state = self.state.load();
         let space = state.space(ns)?;
         let (offset, len) = state.codec.append(&state.journal, &rec)?;
-        index_put(&state, &space, ns, key, Location::new(offset, len).expiring_at(expires_at))?;
+        index_put(
+            &state,
+            &space,
+            ns,
+            key,
+            Location::new(offset, len).expiring_at(expires_at),
+        )?;
         Ok(())
     }
 
@@ -238,7 +244,13 @@ impl Inner {
         let mut rec = Vec::new();
         record::insert(&mut rec, ns, key, &value, expires_at);
         let (offset, len) = state.codec.append(&state.journal, &rec)?;
-        index_put(&state, &space, ns, key, Location::new(offset, len).expiring_at(expires_at))?;
+        index_put(
+            &state,
+            &space,
+            ns,
+            key,
+            Location::new(offset, len).expiring_at(expires_at),
+        )?;
         Ok(true)
     }
 

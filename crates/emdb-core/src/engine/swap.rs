@@ -43,7 +43,11 @@ pub(crate) fn remove_if_present(path: &Path) -> Result<()> {
 pub(crate) fn sync_dir(path: &Path) -> Result<()> {
     #[cfg(unix)]
     if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
         std::fs::File::open(dir)?.sync_all()?;
     }
     #[cfg(not(unix))]

@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
+pub mod forge;
+
 use emdb::Emdb;
 
 /// A fresh temporary directory and a database path inside it (nothing is created yet).
