@@ -57,6 +57,8 @@ pub use emdb_core::{
 
 #[cfg(feature = "nested")]
 pub use emdb_core::Focus;
+#[cfg(feature = "encrypt")]
+pub use emdb_core::{AdminOptions, Cipher, EncryptionInput};
 
 /// The log layer, re-exported: see [`emdb_journal`].
 pub use emdb_journal as journal;

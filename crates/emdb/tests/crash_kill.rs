@@ -2,8 +2,9 @@
 //! inserts, `insert_many` batches, transactions), flushes every few operations and prints
 //! what each flush covered; the parent SIGKILLs it at a random instant, reopens and
 //! checks that every flushed write is there, that every batch is all-or-nothing, and that
-//! the database goes on. Some flushes are checkpoints, so kills also land during them. 30 rounds by default; `EMDB_CRASH_ROUNDS` asks for more and
-//! `EMDB_CRASH_SEED` changes the random choices.
+//! the database goes on. Some flushes are checkpoints, so kills also land during them;
+//! with the `encrypt` feature one round in three is encrypted. 30 rounds by default;
+//! `EMDB_CRASH_ROUNDS` asks for more and `EMDB_CRASH_SEED` changes the random choices.
 
 mod common;
 
@@ -33,8 +34,7 @@ fn shared_key(j: u64) -> String {
 /// successful flush (or checkpoint) it prints one line per write the flush covered:
 /// `@put <key> <seq> .` or `@batch <seq> <n> .`.
 fn child(seed: u64, life: u64, path: &str) {
-    let db = Emdb::builder()
-        .path(path)
+    let db = builder_for(seed, Path::new(path))
         .flush_policy(FlushPolicy::OnEachFlush)
         .build()
         .expect("child open");
@@ -86,6 +86,18 @@ fn child(seed: u64, life: u64, path: &str) {
             until_flush = rng.between(1, 6);
         }
     }
+}
+
+/// How round `seed` opens its database: one round in three encrypted (with the
+/// `encrypt` feature), so kills also land in sealed appends.
+fn builder_for(seed: u64, path: &Path) -> emdb::EmdbBuilder {
+    let builder = Emdb::builder().path(path);
+    #[cfg(feature = "encrypt")]
+    if seed % 3 == 0 {
+        return builder.encryption_key([0x3C; 32]);
+    }
+    let _ = seed;
+    builder
 }
 
 /// Entry point of the child process; does nothing as an ordinary test.
@@ -212,7 +224,9 @@ fn one_round(round: u64, seed: u64) -> usize {
         }
     }
     let ctx = format!("round {round} (seed {seed})");
-    let db = Emdb::open(&path).unwrap_or_else(|e| panic!("{ctx}: reopen failed: {e}"));
+    let db = builder_for(seed, &path)
+        .build()
+        .unwrap_or_else(|e| panic!("{ctx}: reopen failed: {e}"));
     let all: BTreeMap<Vec<u8>, Vec<u8>> = db.iter().expect("iter").collect();
     let get = |k: &str| all.get(k.as_bytes()).map(Vec::as_slice);
 
@@ -272,7 +286,9 @@ fn one_round(round: u64, seed: u64) -> usize {
     db.insert("after-the-crash", "yes").expect("write after recovery");
     db.flush().expect("flush after recovery");
     drop(db);
-    let db = Emdb::open(&path).unwrap_or_else(|e| panic!("{ctx}: second reopen failed: {e}"));
+    let db = builder_for(seed, &path)
+        .build()
+        .unwrap_or_else(|e| panic!("{ctx}: second reopen failed: {e}"));
     assert_eq!(db.get("after-the-crash").expect("get"), Some(b"yes".to_vec()));
     assert_eq!(db.len().expect("len"), live + 1, "{ctx}");
     for (key, &seq) in &flushed.puts {

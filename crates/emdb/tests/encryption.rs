@@ -562,3 +562,45 @@ fn emdb_1_records_are_refused_in_a_database_that_never_held_any() -> emdb::Resul
     reopen_fails_as_corrupted(&path);
     Ok(())
 }
+
+#[test]
+fn concurrent_writers_and_readers_on_an_encrypted_database() -> emdb::Result<()> {
+    let (_dir, path) = temp_path("conc.emdb");
+    let db = keyed(&path, KEY)?;
+    std::thread::scope(|s| -> emdb::Result<()> {
+        let mut workers = Vec::new();
+        for t in 0..4u32 {
+            let db = db.clone();
+            workers.push(s.spawn(move || -> emdb::Result<()> {
+                for i in 0..300u32 {
+                    let key = format!("t{t}-{i}");
+                    if i % 10 == 0 {
+                        db.insert_many((0..5).map(|j| (format!("{key}-b{j}"), format!("{t}:{i}:{j}"))))?;
+                    } else {
+                        db.insert(key.as_str(), format!("{t}:{i}"))?;
+                    }
+                    if i % 7 == 0 {
+                        let other = format!("t{}-{}", (t + 1) % 4, i / 2);
+                        if let Some(v) = db.get(&other)? {
+                            assert!(v.starts_with(format!("{}:", (t + 1) % 4).as_bytes()));
+                        }
+                    }
+                }
+                Ok(())
+            }));
+        }
+        for w in workers {
+            w.join().expect("worker panicked")?;
+        }
+        Ok(())
+    })?;
+    let expected = 4 * (270 + 30 * 5);
+    assert_eq!(db.len()?, expected);
+    db.compact()?;
+    drop(db);
+    let db = keyed(&path, KEY)?;
+    assert_eq!(db.len()?, expected);
+    assert_eq!(db.get("t2-13")?.as_deref(), Some(&b"2:13"[..]));
+    assert_eq!(db.get("t3-20-b4")?.as_deref(), Some(&b"3:20:4"[..]));
+    Ok(())
+}

@@ -88,18 +88,30 @@ fn sidecars_from_elsewhere_are_named() -> Result<(), Error> {
         Emdb::open(&path),
         Err(Error::VersionMismatch { found: 9, expected: 2 })
     ));
-    // An encrypted database opened by a build without encryption.
+    // An encrypted database opened by a build without encryption, or without a key.
     std::fs::write(&meta, &original)?;
     {
         let journal = JournalOptions::new().open(&path)?;
         journal.set_meta(1, &[])?;
     }
+    #[cfg(not(feature = "encrypt"))]
     assert!(matches!(
         Emdb::open(&path),
         Err(Error::FeatureMismatch {
             file_flags: 1,
             build_flags: 0
         })
+    ));
+    #[cfg(feature = "encrypt")]
+    assert!(matches!(Emdb::open(&path), Err(Error::InvalidConfig(_))));
+    // A flag no build knows.
+    {
+        let journal = JournalOptions::new().open(&path)?;
+        journal.set_meta(0x100, &[])?;
+    }
+    assert!(matches!(
+        Emdb::open(&path),
+        Err(Error::FeatureMismatch { file_flags: 0x100, .. })
     ));
     Ok(())
 }

@@ -1,0 +1,179 @@
+//! SIGKILL at random instants of each encryption admin operation (enable, rotate,
+//! disable): afterwards exactly one of the old and the new database opens, with every
+//! record, and no scratch file is left. `EMDB_ADMIN_CRASH_ROUNDS` rounds per operation,
+//! 8 by default. Its own test binary: no other test shares the process whose children
+//! are killed.
+#![cfg(feature = "encrypt")]
+
+mod common;
+
+use std::io::BufReader;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Rng, sibling, spawn_self, temp_path, wait_for_marker};
+use emdb::{Emdb, EncryptionInput};
+
+const OLD: [u8; 32] = [0x01; 32];
+const NEW: [u8; 32] = [0x02; 32];
+
+/// How a database is opened: without a key, or with one of these inputs.
+#[derive(Clone, Debug)]
+enum Access {
+    Plain,
+    Input(EncryptionInput),
+}
+
+impl Access {
+    fn key(key: [u8; 32]) -> Access {
+        Access::Input(EncryptionInput::Key(key))
+    }
+
+    fn open(&self, path: &Path) -> emdb::Result<Emdb> {
+        match self {
+            Access::Plain => Emdb::open(path),
+            Access::Input(EncryptionInput::Key(k)) => Emdb::builder().path(path).encryption_key(*k).build(),
+            Access::Input(EncryptionInput::Passphrase(p)) => {
+                Emdb::builder().path(path).encryption_passphrase(p.as_str()).build()
+            }
+            Access::Input(_) => unreachable!("no other inputs exist"),
+        }
+    }
+}
+
+const RECORDS: usize = 400;
+
+fn populate(db: &Emdb) -> emdb::Result<()> {
+    db.insert_many((0..RECORDS).map(|i| {
+        (
+            format!("PLAINKEY-{i:05}"),
+            format!("PLAINVALUE-{i:05}-{}", "x".repeat(60)),
+        )
+    }))?;
+    db.namespace("PLAINNS")?.insert("k", "PLAINNSVALUE")?;
+    for i in 0..20 {
+        db.remove(format!("PLAINKEY-{i:05}"))?;
+    }
+    db.flush()
+}
+
+fn verify(db: &Emdb) -> emdb::Result<()> {
+    assert_eq!(db.len()?, RECORDS - 20);
+    assert_eq!(db.get("PLAINKEY-00019")?, None);
+    assert_eq!(
+        db.get("PLAINKEY-00020")?,
+        Some(format!("PLAINVALUE-00020-{}", "x".repeat(60)).into_bytes())
+    );
+    assert_eq!(
+        db.namespace("PLAINNS")?.get("k")?.as_deref(),
+        Some(&b"PLAINNSVALUE"[..])
+    );
+    Ok(())
+}
+
+fn make(path: &Path, access: &Access) -> emdb::Result<()> {
+    populate(&access.open(path)?)
+}
+
+fn leftovers(path: &Path) -> Vec<String> {
+    [
+        ".enc.tmp",
+        ".enc.tmp.meta",
+        ".encadmin",
+        ".encadmin.tmp",
+        ".encbak",
+        ".encbak.meta",
+    ]
+    .into_iter()
+    .filter(|s| sibling(path, s).exists())
+    .map(str::to_owned)
+    .collect()
+}
+
+const CHILD_ENV: &str = "EMDB_ADMIN_CRASH_CHILD";
+
+/// The admin operations the crash test interrupts: (name, access before, access after).
+fn operations() -> [(&'static str, Access, Access); 3] {
+    [
+        ("enable", Access::Plain, Access::key(NEW)),
+        ("rotate", Access::key(OLD), Access::key(NEW)),
+        ("disable", Access::key(OLD), Access::Plain),
+    ]
+}
+
+fn run_operation(name: &str, path: &Path) -> emdb::Result<()> {
+    match name {
+        "enable" => Emdb::enable_encryption(path, EncryptionInput::Key(NEW)),
+        "rotate" => Emdb::rotate_encryption_key(path, EncryptionInput::Key(OLD), EncryptionInput::Key(NEW)),
+        "disable" => Emdb::disable_encryption(path, EncryptionInput::Key(OLD)),
+        other => panic!("unknown operation {other}"),
+    }
+}
+
+/// The child: runs one admin operation (named in the environment, with the path) and
+/// reports when it starts and ends.
+#[test]
+fn admin_crash_child() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else { return };
+    let (name, path) = spec.split_once(' ').expect("operation and path");
+    println!("@start .");
+    run_operation(name, Path::new(path)).expect("admin operation");
+    println!("@done .");
+}
+
+#[test]
+fn a_kill_at_any_instant_of_an_admin_run_leaves_exactly_one_openable_database() -> emdb::Result<()> {
+    let rounds: u64 = std::env::var("EMDB_ADMIN_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let mut rng = Rng::new(0xAD41_0000 ^ rounds);
+    for (name, before, after) in operations() {
+        // How long an uninterrupted run takes in a child, so kills spread over all of it.
+        let (_dir, path) = temp_path("timed.emdb");
+        make(&path, &before)?;
+        let mut child = spawn_self(
+            "admin_crash_child",
+            CHILD_ENV,
+            &format!("{name} {}", path.display()),
+            false,
+        );
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        wait_for_marker(&mut out, "@start");
+        let started = std::time::Instant::now();
+        wait_for_marker(&mut out, "@done");
+        let span = started.elapsed().as_micros() as u64 + 1_000;
+        let _ = child.wait();
+        let (mut old_seen, mut new_seen) = (0, 0);
+        for round in 0..rounds {
+            let (_dir, path) = temp_path("crash.emdb");
+            make(&path, &before)?;
+            let spec = format!("{name} {}", path.display());
+            let mut child = spawn_self("admin_crash_child", CHILD_ENV, &spec, false);
+            let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+            wait_for_marker(&mut out, "@start");
+            std::thread::sleep(Duration::from_micros(rng.between(0, span + span / 4)));
+            let _ = child.kill();
+            let _ = child.wait();
+            // Exactly one of the two opens, with all the data.
+            let old = before.open(&path);
+            let new = after.open(&path);
+            match (old, new) {
+                (Ok(db), Err(_)) => {
+                    verify(&db)?;
+                    old_seen += 1;
+                }
+                (Err(_), Ok(db)) => {
+                    verify(&db)?;
+                    new_seen += 1;
+                }
+                (Ok(_), Ok(_)) => panic!("{name} round {round}: both the old and the new access opened"),
+                (Err(a), Err(b)) => panic!("{name} round {round}: neither opened ({a}; {b})"),
+            }
+            let left = leftovers(&path);
+            assert!(left.is_empty(), "{name} round {round}: left {left:?}");
+        }
+        println!("{name}: {old_seen} rounds ended old, {new_seen} new");
+    }
+    Ok(())
+}
