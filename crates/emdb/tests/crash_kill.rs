@@ -93,7 +93,7 @@ fn child(seed: u64, life: u64, path: &str) {
 fn builder_for(seed: u64, path: &Path) -> emdb::EmdbBuilder {
     let builder = Emdb::builder().path(path);
     #[cfg(feature = "encrypt")]
-    if seed % 3 == 0 {
+    if seed.is_multiple_of(3) {
         return builder.encryption_key([0x3C; 32]);
     }
     let _ = seed;

@@ -7,85 +7,10 @@ mod common;
 
 use std::path::Path;
 
+use common::admin::{Access, NEW, OLD, leftovers, make, verify};
 use common::forge;
 use common::{sibling, temp_path};
 use emdb::{AdminOptions, Cipher, Emdb, EncryptionInput, Error};
-
-const OLD: [u8; 32] = [0x01; 32];
-const NEW: [u8; 32] = [0x02; 32];
-
-/// How a database is opened: without a key, or with one of these inputs.
-#[derive(Clone, Debug)]
-enum Access {
-    Plain,
-    Input(EncryptionInput),
-}
-
-impl Access {
-    fn key(key: [u8; 32]) -> Access {
-        Access::Input(EncryptionInput::Key(key))
-    }
-
-    fn open(&self, path: &Path) -> emdb::Result<Emdb> {
-        match self {
-            Access::Plain => Emdb::open(path),
-            Access::Input(EncryptionInput::Key(k)) => Emdb::builder().path(path).encryption_key(*k).build(),
-            Access::Input(EncryptionInput::Passphrase(p)) => {
-                Emdb::builder().path(path).encryption_passphrase(p.as_str()).build()
-            }
-            Access::Input(_) => unreachable!("no other inputs exist"),
-        }
-    }
-}
-
-const RECORDS: usize = 400;
-
-fn populate(db: &Emdb) -> emdb::Result<()> {
-    db.insert_many((0..RECORDS).map(|i| {
-        (
-            format!("PLAINKEY-{i:05}"),
-            format!("PLAINVALUE-{i:05}-{}", "x".repeat(60)),
-        )
-    }))?;
-    db.namespace("PLAINNS")?.insert("k", "PLAINNSVALUE")?;
-    for i in 0..20 {
-        db.remove(format!("PLAINKEY-{i:05}"))?;
-    }
-    db.flush()
-}
-
-fn verify(db: &Emdb) -> emdb::Result<()> {
-    assert_eq!(db.len()?, RECORDS - 20);
-    assert_eq!(db.get("PLAINKEY-00019")?, None);
-    assert_eq!(
-        db.get("PLAINKEY-00020")?,
-        Some(format!("PLAINVALUE-00020-{}", "x".repeat(60)).into_bytes())
-    );
-    assert_eq!(
-        db.namespace("PLAINNS")?.get("k")?.as_deref(),
-        Some(&b"PLAINNSVALUE"[..])
-    );
-    Ok(())
-}
-
-fn make(path: &Path, access: &Access) -> emdb::Result<()> {
-    populate(&access.open(path)?)
-}
-
-fn leftovers(path: &Path) -> Vec<String> {
-    [
-        ".enc.tmp",
-        ".enc.tmp.meta",
-        ".encadmin",
-        ".encadmin.tmp",
-        ".encbak",
-        ".encbak.meta",
-    ]
-    .into_iter()
-    .filter(|s| sibling(path, s).exists())
-    .map(str::to_owned)
-    .collect()
-}
 
 #[test]
 fn enable_disable_and_rotate_round_trip_without_backups_by_default() -> emdb::Result<()> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use emdb_index::Location;
 use emdb_journal::{Lsn, Snapshot};
 
-use super::{Inner, Space, State, holds_key, key_at};
+use super::{Inner, Space, State, holds_key};
 use crate::codec::{Codec, narrow};
 use crate::error::{Error, Result};
 use crate::options::now_ms;
@@ -114,6 +114,21 @@ fn index_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -
     Ok(previous)
 }
 
+/// Appends an insert of `key` and indexes it; the caller holds the key's stripe.
+fn append_insert(state: &State, space: &Space, ns: u32, key: &[u8], value: &[u8], expires_at: u64) -> Result<()> {
+    let mut rec = Vec::new();
+    record::insert(&mut rec, ns, key, value, expires_at);
+    let (offset, len) = state.codec.append(&state.journal, &rec)?;
+    index_put(
+        state,
+        space,
+        ns,
+        key,
+        Location::new(offset, len).expiring_at(expires_at),
+    )?;
+    Ok(())
+}
+
 fn index_remove(state: &State, space: &Space, view: &Snapshot, ns: u32, key: &[u8]) -> Result<Option<Location>> {
     let mut failed = None;
     let removed = space
@@ -134,20 +149,10 @@ fn index_remove(state: &State, space: &Space, view: &Snapshot, ns: u32, key: &[u
 impl Inner {
     /// Inserts or replaces `key` in namespace `ns`.
     pub(crate) fn put(&self, ns: u32, key: &[u8], value: &[u8], expires_at: u64) -> Result<()> {
-        let mut rec = Vec::new();
-        record::insert(&mut rec, ns, key, value, expires_at);
         let _stripe = self.stripe(ns, key).write();
         let state = self.state.load();
         let space = state.space(ns)?;
-        let (offset, len) = state.codec.append(&state.journal, &rec)?;
-        index_put(
-            &state,
-            &space,
-            ns,
-            key,
-            Location::new(offset, len).expiring_at(expires_at),
-        )?;
-        Ok(())
+        append_insert(&state, &space, ns, key, value, expires_at)
     }
 
     /// Runs `f` on `key`'s live record (expired records are hidden) under its stripe.
@@ -241,16 +246,7 @@ impl Inner {
             return Ok(false);
         }
         let value = value_in(old, loc.offset)?;
-        let mut rec = Vec::new();
-        record::insert(&mut rec, ns, key, &value, expires_at);
-        let (offset, len) = state.codec.append(&state.journal, &rec)?;
-        index_put(
-            &state,
-            &space,
-            ns,
-            key,
-            Location::new(offset, len).expiring_at(expires_at),
-        )?;
+        append_insert(&state, &space, ns, key, &value, expires_at)?;
         Ok(true)
     }
 
@@ -356,7 +352,7 @@ impl Inner {
         let listing = self.snapshot(ns)?;
         let mut removed = 0;
         for loc in listing.locations.into_iter().filter(|l| l.is_expired(now)) {
-            let Some(key) = key_at(&listing.codec, &listing.view, loc)? else {
+            let Some(key) = super::key_at(&listing.codec, &listing.view, loc)? else {
                 continue;
             };
             let _stripe = self.stripe(ns, &key).write();

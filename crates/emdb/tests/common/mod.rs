@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
+#[cfg(feature = "encrypt")]
+pub mod admin;
 pub mod forge;
 
 use emdb::Emdb;
