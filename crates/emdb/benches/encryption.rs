@@ -95,7 +95,12 @@ fn main() -> emdb::Result<()> {
         );
         if let Some(c) = cipher {
             let (seal, open) = aead_alone(c, n);
-            println!("{:<20} {} (seal) {} (open)", "  the AEAD alone", per_op(seal, n), per_op(open, n));
+            println!(
+                "{:<20} {} (seal) {} (open)",
+                "  the AEAD alone",
+                per_op(seal, n),
+                per_op(open, n)
+            );
         }
     }
     Ok(())
