@@ -38,7 +38,7 @@
 //! | `ttl` | yes | per-record expiry: `insert_with_ttl`, `expires_at`, `ttl`, `persist`, `sweep_expired`, `EmdbBuilder::default_ttl` |
 //! | `nested` | no | dotted-prefix groups and `Focus` handles |
 //! | `encrypt` | no | encryption at rest (AES-256-GCM / ChaCha20-Poly1305) |
-//! | `async` | no | tokio wrappers and streams |
+//! | `async` | no | tokio wrappers and streams: `AsyncEmdb`, `AsyncNamespace`, and `BuildAsync` for `EmdbBuilder::build_async` (import it: `use emdb::BuildAsync;`) |
 //!
 //! # Layers
 //!
@@ -48,6 +48,7 @@
 //! | `emdb-index` | the sharded fingerprint hash index and the skiplist range index |
 //! | `emdb-crypto` | the AEAD envelope and key derivation |
 //! | `emdb-core` | the engine composing them, and this API |
+//! | `emdb-async` | tokio wrappers and backpressured streams over the engine (`async`) |
 #![deny(unsafe_code)]
 
 pub use emdb_core::{
@@ -59,6 +60,9 @@ pub use emdb_core::{
 pub use emdb_core::Focus;
 #[cfg(feature = "encrypt")]
 pub use emdb_core::{AdminOptions, Cipher, EncryptionInput};
+
+#[cfg(feature = "async")]
+pub use emdb_async::{AsyncEmdb, AsyncNamespace, BuildAsync};
 
 /// The log layer, re-exported: see [`emdb_journal`].
 pub use emdb_journal as journal;

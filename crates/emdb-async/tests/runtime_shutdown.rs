@@ -1,0 +1,140 @@
+//! Shutting a runtime down while one of its streams is open neither hangs nor panics
+//! (issue 8): the runtime's drop returns, and a consumer still holding the stream gets the
+//! records already in the channel and then the end of the stream.
+//!
+//! Each scenario runs on a thread of its own, so that a hang fails the test (after
+//! `common::HANG`) instead of stalling the suite, and a panic shows up in `join`.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{HANG, filled};
+use emdb_async::{MAX_AHEAD, stream_iter};
+use tokio::runtime::{Builder, Runtime};
+use tokio_stream::StreamExt;
+
+/// Runs `scenario` on its own thread; fails if it panics or does not finish in time.
+fn must_finish<T: Send + 'static>(scenario: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let out = scenario();
+        let _ = done_tx.send(());
+        out
+    });
+    match done_rx.recv_timeout(HANG) {
+        // A panicking scenario drops the sender early: join reports the panic.
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => worker.join().expect("the scenario panicked"),
+        // Left running: joining it would hang the test too.
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("the scenario hung"),
+    }
+}
+
+fn runtime(multi_thread: bool) -> Runtime {
+    let mut builder = if multi_thread {
+        Builder::new_multi_thread()
+    } else {
+        Builder::new_current_thread()
+    };
+    if multi_thread {
+        builder.worker_threads(2);
+    }
+    builder.enable_time().build().unwrap()
+}
+
+/// Opens a 100,000-record stream, reads a little, drops the runtime, then drains the
+/// stream on another runtime. Returns how many records the stream gave in all.
+fn drop_runtime_mid_stream(multi_thread: bool, range: bool) -> usize {
+    let rt = runtime(multi_thread);
+    let (dir, stream, read) = rt.block_on(async {
+        let (dir, _path, db) = filled(100_000).await;
+        let mut stream = if range {
+            db.range_stream(..).await.unwrap()
+        } else {
+            db.iter_stream().await.unwrap()
+        };
+        let mut read = 0;
+        while read < 100 {
+            assert!(stream.next().await.is_some());
+            read += 1;
+        }
+        // Let the pump fill the channel and park.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        (dir, stream, read)
+    });
+    drop(rt);
+    let rest = runtime(false).block_on(stream.fold(0usize, |n, _| n + 1));
+    drop(dir);
+    read + rest
+}
+
+#[test]
+fn dropping_a_current_thread_runtime_with_an_open_stream() {
+    let total = must_finish(|| drop_runtime_mid_stream(false, false));
+    assert!((100..100 + MAX_AHEAD).contains(&total), "{total} records");
+    let total = must_finish(|| drop_runtime_mid_stream(false, true));
+    assert!((100..100 + MAX_AHEAD).contains(&total), "{total} records");
+}
+
+#[test]
+fn dropping_a_multi_thread_runtime_with_an_open_stream() {
+    let total = must_finish(|| drop_runtime_mid_stream(true, false));
+    assert!((100..100 + MAX_AHEAD).contains(&total), "{total} records");
+    let total = must_finish(|| drop_runtime_mid_stream(true, true));
+    assert!((100..100 + MAX_AHEAD).contains(&total), "{total} records");
+}
+
+/// The runtime goes away while the pump is fetching a chunk on the blocking pool (the
+/// iterator is slow): the fetch finishes, the pump is dropped, nothing hangs.
+#[test]
+fn shutting_down_while_a_chunk_is_fetched() {
+    let taken = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&taken);
+    let (received, total) = must_finish(move || {
+        let rt = runtime(true);
+        let slow = (0..10_000usize).inspect(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_micros(200));
+        });
+        let (stream, received) = rt.block_on(async {
+            let mut stream = stream_iter(slow).unwrap();
+            let mut received = 0;
+            while received < 70 {
+                assert_eq!(stream.next().await, Some(received));
+                received += 1;
+            }
+            (stream, received)
+        });
+        rt.shutdown_timeout(HANG);
+        let rest = runtime(false).block_on(stream.fold(0usize, |n, _| n + 1));
+        (received, received + rest)
+    });
+    assert!(total >= received && total < 10_000, "{total} records");
+    assert!(taken.load(Ordering::SeqCst) < 10_000, "the iterator ran to its end");
+}
+
+/// A stream whose runtime was shut down before anything else happened, and calls made
+/// on a runtime that is shutting down, fail or end; they do not panic.
+#[test]
+fn calls_on_a_dead_runtime_end_quietly() {
+    must_finish(|| {
+        let rt = runtime(false);
+        let (db, stream) = rt.block_on(async {
+            let db = emdb_async::AsyncEmdb::open_in_memory();
+            db.insert_many((0..1000).map(|i| (format!("{i:04}"), "v")))
+                .await
+                .unwrap();
+            let stream = db.iter_stream().await.unwrap();
+            (db, stream)
+        });
+        drop(rt);
+        // The pump died with the runtime before sending the second chunk.
+        let got = runtime(false).block_on(stream.fold(0usize, |n, _| n + 1));
+        assert!(got <= 1000);
+        // The database itself is fine, on a live runtime.
+        let n = runtime(true).block_on(async { db.len().await.unwrap() });
+        assert_eq!(n, 1000);
+    });
+}
