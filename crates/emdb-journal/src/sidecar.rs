@@ -16,8 +16,13 @@
 //! 48      4     anchor CRC: that frame's stored CRC-32C
 //! 52      4     engine area length n (at most 65,536)
 //! 56      n     engine area
-//! 56+n    4     CRC-32C of bytes 0..56+n
+//! 56+n    p     zero bytes, so that the file is at least 112 bytes long
+//! end-4   4     CRC-32C of every byte before it
 //! ```
+//!
+//! The padding is for emdb 1.0, which checks a sidecar's length before its version: at
+//! 112 bytes or more it reports our sidecar as a version it does not know, rather than as
+//! damage.
 //!
 //! Version 1 (emdb 1.0's 112-byte sidecar) is read too: magic and version as above,
 //! flags at 20, created-at at 24, 76 bytes at 32..108 (Argon2 salt and verification
@@ -37,6 +42,8 @@ pub const MAX_ENGINE_AREA: usize = 64 * 1024;
 const MAGIC: [u8; 16] = *b"EMDB-META\0\0\0\0\0\0\0";
 const V1_LEN: usize = 112;
 const V2_FIXED: usize = 56;
+/// Version-2 sidecars are padded to at least this length (emdb 1.0's).
+const V2_MIN_LEN: usize = V1_LEN;
 
 /// The sidecar's contents.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -105,6 +112,9 @@ impl Meta {
         // Lossless: callers keep the engine area within MAX_ENGINE_AREA.
         out.extend_from_slice(&(self.engine.len() as u32).to_le_bytes());
         out.extend_from_slice(&self.engine);
+        if out.len() + 4 < V2_MIN_LEN {
+            out.resize(V2_MIN_LEN - 4, 0);
+        }
         let crc = crc32c::crc32c(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
@@ -138,12 +148,17 @@ impl Meta {
                     return Err(Damaged("version-2 sidecar shorter than its header"));
                 }
                 let n = u32_at(bytes, 52) as usize;
-                if n > MAX_ENGINE_AREA || bytes.len() != V2_FIXED + n + 4 {
+                let expected = (V2_FIXED + n + 4).max(V2_MIN_LEN);
+                if n > MAX_ENGINE_AREA || bytes.len() != expected {
                     return Err(Damaged("engine area length does not match the file"));
                 }
                 let body = V2_FIXED + n;
-                if crc32c::crc32c(&bytes[..body]) != u32_at(bytes, body) {
+                let crc_at = bytes.len() - 4;
+                if crc32c::crc32c(&bytes[..crc_at]) != u32_at(bytes, crc_at) {
                     return Err(Damaged("checksum mismatch"));
+                }
+                if bytes[body..crc_at].iter().any(|&b| b != 0) {
+                    return Err(Damaged("padding is not zero"));
                 }
                 let lsn = u64_at(bytes, 32);
                 let checkpoint = (lsn != 0).then(|| Checkpoint {
@@ -247,6 +262,27 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(Meta::decode(&bytes[..cut]).is_err(), "cut at {cut} accepted");
         }
+    }
+
+    #[test]
+    fn small_sidecars_are_padded_to_emdb_1_length_with_zeros() {
+        let mut meta = Meta::new(7);
+        let bytes = meta.encode();
+        assert_eq!(bytes.len(), V2_MIN_LEN);
+        assert!(matches!(Meta::decode(&bytes), Ok(m) if m == meta));
+        let mut dirty = bytes.clone();
+        dirty[80] = 1;
+        let crc = crc32c::crc32c(&dirty[..dirty.len() - 4]);
+        let at = dirty.len() - 4;
+        dirty[at..].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(
+            Meta::decode(&dirty),
+            Err(Invalid::Damaged("padding is not zero"))
+        ));
+        meta.engine = vec![9; 200];
+        let big = meta.encode();
+        assert_eq!(big.len(), V2_FIXED + 200 + 4, "no padding past 112 bytes");
+        assert!(matches!(Meta::decode(&big), Ok(m) if m == meta));
     }
 
     #[test]

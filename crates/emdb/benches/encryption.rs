@@ -4,7 +4,7 @@
 //! records (default 200,000), release mode:
 //!
 //! ```text
-//! cargo bench -p emdb --features encrypt --bench encryption
+//! cargo bench --manifest-path crates/emdb/Cargo.toml --features encrypt --bench encryption
 //! ```
 
 use std::time::{Duration, Instant};

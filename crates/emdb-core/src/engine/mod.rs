@@ -213,7 +213,15 @@ impl Inner {
         };
         let opened = (checkpointed > 0, report.scan.end.get() - report.scan.start.get());
         let finished = rebuild.finish()?;
-        if let Some(area) = finished.new_area {
+        // An emdb 1.0 sidecar (version 1) is rewritten as ours at the first open, before
+        // any write of ours: from then on emdb 1.0 refuses the file with its version
+        // error instead of misreading records it does not know.
+        let area = match finished.new_area {
+            Some(area) => Some(area),
+            None if journal.meta().version < emdb_journal::SIDECAR_VERSION => Some(Vec::new()),
+            None => None,
+        };
+        if let Some(area) = area {
             journal.set_meta(finished.codec.meta().0, &area)?;
         }
         let state = State::new(journal, finished.codec, finished.spaces, finished.default);
