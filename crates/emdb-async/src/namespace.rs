@@ -50,17 +50,17 @@ impl AsyncNamespace {
 
     shared_methods!(Namespace, "this namespace");
 
-    /// Tombstones the expired records of this namespace; returns how many. An error stops
-    /// the sweep and counts as zero more, as the sync [`Namespace::sweep_expired`] does
-    /// (the sync `Namespace` has no error-reporting sweep yet).
+    /// Tombstones the expired records of this namespace; returns how many. Unlike the sync
+    /// `sweep_expired`, an error is reported, not counted as zero (it runs
+    /// [`Namespace::try_sweep_expired`]).
     ///
     /// # Errors
     ///
-    /// `Io` (kind `Other`) when the blocking task cannot be joined or no tokio runtime is
-    /// running.
+    /// The errors of the sweep (a dropped namespace, I/O), and `Io` (kind `Other`) when
+    /// the blocking task cannot be joined or no tokio runtime is running.
     #[cfg(feature = "ttl")]
     pub async fn sweep_expired(&self) -> Result<usize> {
         let ns = Arc::clone(&self.inner);
-        blocking(move || Ok(ns.sweep_expired())).await
+        blocking(move || ns.try_sweep_expired()).await
     }
 }

@@ -294,7 +294,7 @@ impl Emdb {
     ///
     /// `InvalidConfig` without range scans.
     pub fn range<R: RangeBounds<Vec<u8>>>(&self, range: R) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        Ok(self.range_iter(range)?.collect())
+        self.scope.range_cursor(&range)?.collect_all()
     }
 
     /// A cursor over the keys in `range`, ascending (see [`EmdbRangeIter`]).
@@ -312,7 +312,7 @@ impl Emdb {
     ///
     /// `InvalidConfig` without range scans.
     pub fn range_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        Ok(self.range_prefix_iter(prefix)?.collect())
+        self.scope.prefix_cursor(prefix.as_ref())?.collect_all()
     }
 
     /// A cursor over the keys starting with `prefix`.
@@ -464,6 +464,6 @@ impl Emdb {
     ///
     /// As [`Emdb::insert`].
     pub fn try_sweep_expired(&self) -> Result<usize> {
-        self.scope.inner.sweep_expired(0)
+        self.scope.try_sweep_expired()
     }
 }

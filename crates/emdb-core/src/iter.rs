@@ -170,6 +170,10 @@ pub(crate) struct Cursor {
     page: VecDeque<(Vec<u8>, Vec<u8>)>,
     page_size: usize,
     done: bool,
+    /// The first error met: a page that could not be read ends the cursor, a record that
+    /// did not decode is skipped by the iterators (as emdb 1.0 does) and reported by the
+    /// eager `range` calls.
+    error: Option<Error>,
 }
 
 impl Cursor {
@@ -189,6 +193,7 @@ impl Cursor {
             page: VecDeque::new(),
             page_size: FIRST_PAGE,
             done: false,
+            error: None,
         })
     }
 
@@ -200,9 +205,12 @@ impl Cursor {
         }
     }
 
-    /// Fetches the next page; sets `done` when the range is exhausted.
+    /// Fetches the next page; sets `done` when the range is exhausted. The page is read
+    /// under the batch gate, so it never holds half a batch.
     fn fill(&mut self) -> Result<()> {
-        let state = self.inner.state.load();
+        let inner = Arc::clone(&self.inner);
+        let _gate = inner.batch_gate.write();
+        let state = inner.state.load();
         let space = state.space(self.ns)?;
         let Some(range) = &space.range else {
             self.done = true;
@@ -229,8 +237,12 @@ impl Cursor {
             seen += 1;
             last = Some(key.to_vec());
             let loc = entry.location();
-            if let Some(Ok((k, v))) = Inner::entry_at(&state.codec, &view, loc, now) {
-                self.page.push_back((k, v));
+            match Inner::entry_at(&state.codec, &view, loc, now) {
+                Some(Ok((k, v))) => self.page.push_back((k, v)),
+                Some(Err(e)) => {
+                    self.error.get_or_insert(e);
+                }
+                None => {}
             }
         }
         match last {
@@ -249,13 +261,31 @@ impl Cursor {
             if let Some(item) = self.page.pop_front() {
                 return Some(item);
             }
-            if self.done || self.fill().is_err() {
+            if self.done {
+                return None;
+            }
+            if let Err(e) = self.fill() {
+                self.error.get_or_insert(e);
                 self.done = true;
                 return None;
             }
             if self.page.is_empty() && self.done {
                 return None;
             }
+        }
+    }
+}
+
+impl Cursor {
+    /// Every entry of the range, or the first error met (eager `range` calls).
+    pub(crate) fn collect_all(mut self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        while let Some(item) = self.next_item() {
+            out.push(item);
+        }
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(out),
         }
     }
 }

@@ -154,7 +154,7 @@ impl Namespace {
     ///
     /// As there.
     pub fn range<R: RangeBounds<Vec<u8>>>(&self, range: R) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        Ok(self.range_iter(range)?.collect())
+        self.scope.range_cursor(&range)?.collect_all()
     }
 
     /// See [`crate::Emdb::range_iter`].
@@ -172,7 +172,7 @@ impl Namespace {
     ///
     /// As there.
     pub fn range_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        Ok(self.range_prefix_iter(prefix)?.collect())
+        self.scope.prefix_cursor(prefix.as_ref())?.collect_all()
     }
 
     /// See [`crate::Emdb::range_prefix_iter`].
@@ -246,5 +246,15 @@ impl Namespace {
     #[must_use]
     pub fn sweep_expired(&self) -> usize {
         self.scope.sweep_expired()
+    }
+
+    /// [`Namespace::sweep_expired`] that reports its errors.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Emdb::insert`].
+    #[cfg(feature = "ttl")]
+    pub fn try_sweep_expired(&self) -> Result<usize> {
+        self.scope.try_sweep_expired()
     }
 }

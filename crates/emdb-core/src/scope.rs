@@ -130,6 +130,11 @@ impl Scope {
 
     #[cfg(feature = "ttl")]
     pub(crate) fn sweep_expired(&self) -> usize {
-        self.inner.sweep_expired(self.ns).unwrap_or(0)
+        self.try_sweep_expired().unwrap_or(0)
+    }
+
+    #[cfg(feature = "ttl")]
+    pub(crate) fn try_sweep_expired(&self) -> Result<usize> {
+        self.inner.sweep_expired(self.ns)
     }
 }

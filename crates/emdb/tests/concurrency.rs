@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-use common::{Rng, sibling, temp_db, temp_path};
+use common::{Rng, sibling, temp_db, temp_path, temp_range_db};
 use emdb::{Emdb, Error};
 
 const WRITERS: u64 = 4;
@@ -256,11 +256,12 @@ fn number(v: Option<Vec<u8>>) -> u64 {
 /// has read `a = x`, the commit of `b = x` is already visible and only larger values can
 /// replace it: a later read of `b` gives at least `x`. Were a commit applied key by key
 /// (a before b, as the transaction's key order has it), a reader could get the new `a`
-/// and then the old `b`. An iterator's snapshot must hold `a == b` exactly.
+/// and then the old `b`. An iterator's snapshot, and a page of a range scan, must hold
+/// `a == b` exactly.
 #[test]
 fn readers_never_observe_half_a_batch() -> Result<(), Error> {
     const COMMITS: u64 = 3000;
-    let (_dir, _path, db) = temp_db();
+    let (_dir, _path, db) = temp_range_db();
     db.insert_many([("a", "0"), ("b", "0")])?;
     let done = Arc::new(AtomicBool::new(false));
     let point_reader = {
@@ -290,6 +291,20 @@ fn readers_never_observe_half_a_batch() -> Result<(), Error> {
             Ok(checks)
         })
     };
+    let range_reader = {
+        let (db, done) = (db.clone(), Arc::clone(&done));
+        thread::spawn(move || -> Result<u64, Error> {
+            let mut checks = 0;
+            while !done.load(Ordering::Acquire) {
+                let page = db.range(b"a".to_vec()..=b"b".to_vec())?;
+                let a = number(page.first().map(|(_, v)| v.clone()));
+                let b = number(page.get(1).map(|(_, v)| v.clone()));
+                assert_eq!(a, b, "a range scan holds half a batch");
+                checks += 1;
+            }
+            Ok(checks)
+        })
+    };
     for n in 1..=COMMITS {
         let v = n.to_string();
         if n.is_multiple_of(2) {
@@ -304,7 +319,11 @@ fn readers_never_observe_half_a_batch() -> Result<(), Error> {
     done.store(true, Ordering::Release);
     let point_checks = point_reader.join().expect("point reader")?;
     let snapshot_checks = snapshot_reader.join().expect("snapshot reader")?;
-    assert!(point_checks > 0 && snapshot_checks > 0, "the readers ran");
+    let range_checks = range_reader.join().expect("range reader")?;
+    assert!(
+        point_checks > 0 && snapshot_checks > 0 && range_checks > 0,
+        "the readers ran"
+    );
     assert_eq!(number(db.get("a")?), COMMITS);
     assert_eq!(number(db.get("b")?), COMMITS);
     Ok(())

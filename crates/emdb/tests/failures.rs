@@ -228,3 +228,28 @@ mod disk_full {
         assert!(stdout.contains("flushed "), "{stdout}");
     }
 }
+
+/// A record damaged under an open database (the file changed behind its back): the eager
+/// range calls report it, the lazy cursor skips it as emdb 1.0's iterators do, and
+/// `try_iter` reports it.
+#[cfg(unix)]
+#[test]
+fn a_record_damaged_under_an_open_database_is_reported_by_eager_ranges() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("r.emdb");
+    let db = Emdb::builder().path(&path).enable_range_scans(true).build()?;
+    for i in 0..20 {
+        db.insert(format!("key{i:02}"), format!("value{i}"))?;
+    }
+    db.flush()?;
+    // The first record's key length (bytes 5..9 of its payload, after the 8-byte frame
+    // header) made absurd, written through another descriptor.
+    let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+    std::os::unix::fs::FileExt::write_all_at(&file, &u32::MAX.to_le_bytes(), 8 + 5)?;
+    drop(file);
+    assert!(matches!(db.range(b"key".to_vec()..), Err(Error::Corrupted { .. })));
+    assert!(matches!(db.range_prefix("key"), Err(Error::Corrupted { .. })));
+    assert_eq!(db.range_iter(b"key".to_vec()..)?.count(), 19);
+    assert_eq!(db.try_iter()?.filter(Result::is_err).count(), 1);
+    Ok(())
+}

@@ -194,6 +194,17 @@ fn len_counts_expired_records_until_they_are_swept() -> Result<(), Error> {
     assert_eq!(db.len()?, 1);
     assert_eq!(db.sweep_expired(), 0, "nothing left to sweep");
     assert_eq!(db.get("live")?, Some(b"v".to_vec()));
+    let ns = db.namespace("sessions")?;
+    ns.insert_with_ttl("gone", "v", Ttl::After(Duration::ZERO))?;
+    ns.insert("kept", "v")?;
+    assert_eq!(ns.try_sweep_expired()?, 1);
+    assert_eq!(ns.len()?, 1);
+    assert!(db.drop_namespace("sessions")?);
+    assert!(
+        ns.try_sweep_expired().is_err(),
+        "a dropped namespace reports, not counts zero"
+    );
+    assert_eq!(ns.sweep_expired(), 0);
     Ok(())
 }
 
