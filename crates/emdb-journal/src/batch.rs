@@ -18,6 +18,10 @@ use std::ops::RangeInclusive;
 
 /// First payload bytes the journal keeps for its own frames.
 pub const RESERVED_TAGS: RangeInclusive<u8> = 0xB8..=0xBF;
+/// Tag of a padding frame: written over a zero-filled gap that emdb 1.0's concurrent
+/// appends can leave in a log, so the log reads as frames end to end again. Its payload
+/// (zeros after the tag) holds no record.
+pub(crate) const PADDING: u8 = 0xB8;
 /// Tag of a batch frame.
 pub(crate) const TAG: u8 = 0xBA;
 /// Another part of the same batch follows this one.
@@ -130,6 +134,8 @@ pub(crate) enum Content<'a> {
     Plain,
     /// A batch (or a part of one).
     Batch(BatchPayload<'a>),
+    /// A padding frame: no record.
+    Padding,
 }
 
 /// Tells a caller's record from a batch frame, and rejects journal tags this version does
@@ -137,6 +143,7 @@ pub(crate) enum Content<'a> {
 pub(crate) fn content(payload: &[u8]) -> Result<Content<'_>, &'static str> {
     match payload.first() {
         Some(&TAG) => BatchPayload::parse(payload).map(Content::Batch),
+        Some(&PADDING) => Ok(Content::Padding),
         Some(t) if RESERVED_TAGS.contains(t) => Err("frame uses a journal tag this version does not know"),
         _ => Ok(Content::Plain),
     }
@@ -164,6 +171,30 @@ pub(crate) fn emit_payload<R: AsRef<[u8]>, E>(
         at += r.len() as u64;
     }
     Ok(())
+}
+
+/// Smallest padding frame: header, tag, checksum.
+pub(crate) const MIN_PADDING: usize = crate::frame::OVERHEAD + 1;
+
+/// Padding frames filling exactly `len` bytes (one, or several past the frame limit);
+/// `None` under [`MIN_PADDING`] bytes.
+pub(crate) fn padding(len: usize) -> Option<Vec<u8>> {
+    if len < MIN_PADDING {
+        return None;
+    }
+    let mut out = Vec::with_capacity(len);
+    let mut left = len;
+    while left > 0 {
+        let mut this = left.min(crate::frame::MAX_PAYLOAD + crate::frame::OVERHEAD);
+        if left - this != 0 && left - this < MIN_PADDING {
+            this -= MIN_PADDING;
+        }
+        let mut payload = vec![0u8; this - crate::frame::OVERHEAD];
+        payload[0] = PADDING;
+        crate::frame::encode(&payload, &mut out);
+        left -= this;
+    }
+    Some(out)
 }
 
 /// A whole batch frame in a vector (tests and tools).

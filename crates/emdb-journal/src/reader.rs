@@ -66,6 +66,7 @@ impl<'a> FrameAt<'a> {
             inner: match self.content {
                 Content::Plain => Inner::Plain(Some(self.payload)),
                 Content::Batch(b) => Inner::Batch(b.records()),
+                Content::Padding => Inner::Plain(None),
             },
         }
     }
@@ -121,7 +122,7 @@ impl Frame {
         let f = FrameAt::decode(map.bytes(), lsn.get()).map_err(|_| Error::NoFrame { lsn })?;
         let start = usize::try_from(f.payload_at).map_err(|_| Error::NoFrame { lsn })?;
         let (batch, more) = match f.content {
-            Content::Plain => (false, false),
+            Content::Plain | Content::Padding => (false, false),
             Content::Batch(b) => (true, b.more()),
         };
         let (payload, len) = (start..start + f.payload.len(), f.len);

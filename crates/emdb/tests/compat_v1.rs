@@ -449,3 +449,71 @@ fn damage_inside_an_emdb_1_log_is_refused_like_our_own() -> emdb::Result<()> {
     assert!(std::fs::read(&ours)? == log_before, "the file is left untouched");
     Ok(())
 }
+
+/// A reservation emdb 1.0 never wrote (its appends reserve offsets without a lock; a kill
+/// while several threads append leaves zeros before frames that were written): emdb 1.0
+/// cuts everything after the gap; we keep the records after it and pad the gap.
+#[test]
+fn a_zero_gap_left_by_emdb_1_keeps_the_records_after_it() -> emdb::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("v1.emdb");
+    {
+        let db = v1::Emdb::open(&path).expect("v1 open");
+        for i in 0..10 {
+            db.insert(format!("k{i}"), format!("value {i}")).expect("insert");
+        }
+        db.flush().expect("flush");
+    }
+    let mut log = std::fs::read(&path)?;
+    let frames = common::forge::frames(&log);
+    assert_eq!(frames.len(), 10, "emdb 1.0 writes one frame per insert");
+    let gap = &frames[5];
+    log[gap.start..gap.payload.end + 4].fill(0);
+    std::fs::write(&path, &log)?;
+    let (theirs, ours) = (dir.path().join("theirs.emdb"), dir.path().join("ours.emdb"));
+    copy_db(&path, &theirs);
+    copy_db(&path, &ours);
+
+    let theirs = read_with_v1(&theirs, &Key::None, false).expect("emdb 1.0.3 opens it");
+    let their_keys: Vec<&[u8]> = theirs[""].keys().map(Vec::as_slice).collect();
+    assert_eq!(
+        their_keys,
+        [&b"k0"[..], b"k1", b"k2", b"k3", b"k4"],
+        "emdb 1.0.3 cuts at the gap"
+    );
+
+    let db = emdb::Emdb::open(&ours)?;
+    let mine = read_with_ours(&db)?;
+    let my_keys: Vec<String> = mine[""]
+        .keys()
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect();
+    assert_eq!(my_keys, ["k0", "k1", "k2", "k3", "k4", "k6", "k7", "k8", "k9"]);
+    db.insert("k10", "after")?;
+    drop(db);
+    let db = emdb::Emdb::open(&ours)?;
+    assert_eq!(db.len()?, 10);
+    assert_eq!(db.get("k7")?.as_deref(), Some(&b"value 7"[..]));
+    Ok(())
+}
+
+/// The way to keep a copy emdb 1.0 can still open: its own `backup_to` before switching
+/// (or a copy of the two files). The original then moves to our format.
+#[test]
+fn a_backup_made_by_emdb_1_before_the_switch_stays_an_emdb_1_database() -> emdb::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("v1.emdb");
+    let backup = dir.path().join("v1-backup.emdb");
+    write_with_v1(&path, &Fixture::plain(71));
+    {
+        let db = v1::Emdb::open(&path).expect("v1 open");
+        db.backup_to(&backup).expect("v1 backup");
+    }
+    let before = read_with_v1(&backup, &Key::None, false).expect("v1 reads its backup");
+    let db = emdb::Emdb::open(&path)?;
+    db.insert("new", "write")?;
+    drop(db);
+    assert!(v1::Emdb::open(&path).is_err(), "the original is ours now");
+    assert!(read_with_v1(&backup, &Key::None, false).expect("still an emdb 1.0 database") == before);
+    Ok(())
+}

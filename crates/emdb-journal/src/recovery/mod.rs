@@ -188,7 +188,12 @@ pub(crate) fn recover(
         ));
     }
     let start = chosen.get();
-    let scan = scan::scan_with(bytes, start, &mut |record| {
+    // emdb 1.0 reserved offsets without a lock, so a process killed while appending from
+    // several threads can leave a zero-filled gap (a reservation never written) before
+    // frames that were: in a log whose sidecar is still emdb 1.0's, such a gap is skipped
+    // and later filled with padding, where emdb 1.0 itself cut everything after it.
+    let skip_holes = matches!(&sidecar, SidecarState::Valid(meta) if meta.version == 1);
+    let scan = scan::scan_with(bytes, start, skip_holes, &mut |record| {
         let log_end = usize::try_from(record.offset)
             .unwrap_or(usize::MAX)
             .saturating_add(record.bytes.len());
@@ -205,6 +210,7 @@ pub(crate) fn recover(
     }
     let mut read_only = false;
     let mut cut = None;
+    let fill_holes = !scan.holes.is_empty() && options.on_corruption == OnCorruption::Fail;
     match scan.tail {
         Tail::Corrupt { offset, reason, .. } => match options.on_corruption {
             OnCorruption::Fail => {
@@ -229,6 +235,17 @@ pub(crate) fn recover(
             });
         }
         Tail::Clean => {}
+    }
+    if fill_holes && !read_only {
+        for &(from, to) in &scan.holes {
+            let len = usize::try_from(to.get() - from.get()).unwrap_or(usize::MAX);
+            let padding = crate::batch::padding(len).ok_or(Error::Corrupt {
+                offset: from.get(),
+                reason: "a zero-filled gap too short to pad",
+            })?;
+            file::write_all_at(file, &padding, from.get())?;
+        }
+        file.sync_data()?;
     }
     Ok(Recovered {
         report: RecoveryReport {

@@ -72,6 +72,10 @@ pub struct Scan {
     /// End of the non-zero bytes after `end` that a writable open cuts (equal to `end`
     /// when there is nothing to cut, or when the tail is corrupt and nothing is cut).
     pub cut_end: u64,
+    /// Zero-filled gaps `[start, end)` skipped between frames: only in logs emdb 1.0
+    /// wrote, whose concurrent appends can leave one when the process dies (see
+    /// [`crate::Replay`] and the recovery docs). Open fills them with padding frames.
+    pub holes: Vec<(Lsn, Lsn)>,
     pub(crate) last_crc: u32,
 }
 
@@ -81,7 +85,9 @@ pub struct Scan {
 /// to the length of `bytes`.
 #[must_use]
 pub fn scan(bytes: &[u8], start: Lsn) -> Scan {
-    match scan_with(bytes, start.get(), &mut |_| Ok::<(), std::convert::Infallible>(())) {
+    match scan_with(bytes, start.get(), false, &mut |_| {
+        Ok::<(), std::convert::Infallible>(())
+    }) {
         Ok(s) => s,
         Err(never) => match never {},
     }
@@ -96,10 +102,13 @@ struct OpenBatch {
 }
 
 /// The scan, delivering each accepted record to `on_record` in log order. The records of
-/// a multi-frame batch are delivered only once its last part has been found.
+/// a multi-frame batch are delivered only once its last part has been found. With
+/// `skip_holes` (a log emdb 1.0 wrote), a zero-filled gap at a frame boundary that a valid
+/// frame follows is skipped, not taken for damage.
 pub(crate) fn scan_with<E>(
     bytes: &[u8],
     start: u64,
+    skip_holes: bool,
     on_record: &mut dyn FnMut(Record<'_>) -> Result<(), E>,
 ) -> Result<Scan, (E, Lsn)> {
     let start = usize::try_from(start).unwrap_or(usize::MAX).min(bytes.len());
@@ -109,6 +118,7 @@ pub(crate) fn scan_with<E>(
     let mut last: Option<(usize, u32)> = None;
     let mut open: Option<OpenBatch> = None;
     let mut bad_content: Option<&'static str> = None;
+    let mut holes = Vec::new();
     let deliver = |on_record: &mut dyn FnMut(Record<'_>) -> Result<(), E>, lsn: usize, off: usize, len: usize| {
         on_record(Record {
             lsn: Lsn::new(lsn as u64),
@@ -122,7 +132,17 @@ pub(crate) fn scan_with<E>(
         let here = &bytes[pos..];
         let (payload, len) = match frame::decode(here) {
             Decoded::Frame { payload, len } => (payload, len),
-            other => break other,
+            other => {
+                if skip_holes
+                    && open.is_none()
+                    && let Some(next) = hole_end(bytes, pos)
+                {
+                    holes.push((Lsn::new(pos as u64), Lsn::new(next as u64)));
+                    pos = next;
+                    continue;
+                }
+                break other;
+            }
         };
         let crc = frame::stored_checksum(&here[..len]).unwrap_or(0);
         let body = &here[payload.clone()];
@@ -130,6 +150,16 @@ pub(crate) fn scan_with<E>(
             Err(reason) => {
                 bad_content = Some(reason);
                 break Decoded::BadChecksum;
+            }
+            Ok(Content::Padding) => {
+                if open.is_some() {
+                    bad_content = Some("a frame interrupts a multi-frame batch");
+                    break Decoded::BadChecksum;
+                }
+                frames += 1;
+                last = Some((pos, crc));
+                pos += len;
+                end = pos;
             }
             Ok(Content::Plain) => {
                 if open.is_some() {
@@ -232,8 +262,21 @@ pub(crate) fn scan_with<E>(
         last_frame: last.map(|(at, _)| lsn(at)),
         tail,
         cut_end: cut_end as u64,
+        holes,
         last_crc: last.map_or(0, |(_, crc)| crc),
     })
+}
+
+/// If a zero-filled gap starts at `x` (at least a padding frame long) and a valid frame
+/// follows it, where that frame starts.
+fn hole_end(bytes: &[u8], x: usize) -> Option<usize> {
+    let rest = bytes.get(x..)?;
+    let zeros = rest.iter().position(|&b| b != 0)?;
+    if zeros < batch::MIN_PADDING {
+        return None;
+    }
+    let next = x + zeros;
+    matches!(frame::decode(&bytes[next..]), Decoded::Frame { .. }).then_some(next)
 }
 
 /// Classifies the bytes from `x`, where the frame decode stopped with `stop`. Returns the
@@ -442,7 +485,7 @@ mod tests {
         let mut bytes = log(&[b"alpha"]);
         bytes.extend(batch_parts(&[(&[b"b1", b"b2"], 0)]));
         let mut seen = Vec::new();
-        let s = scan_with(&bytes, 0, &mut |r: Record<'_>| {
+        let s = scan_with(&bytes, 0, false, &mut |r: Record<'_>| {
             assert_eq!(&bytes[r.offset as usize..r.offset as usize + r.bytes.len()], r.bytes);
             seen.push(r.bytes.to_vec());
             Ok::<(), ()>(())

@@ -47,3 +47,10 @@ pub fn reopen_records(path: &Path) -> Result<Vec<Vec<u8>>> {
     let journal = Journal::open(path)?;
     all_records(&journal)
 }
+
+/// `<path><suffix>`: a file beside the log.
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
