@@ -162,12 +162,21 @@ const FIRST_PAGE: usize = 16;
 const LAST_PAGE: usize = 512;
 
 /// A cursor over the range index of one namespace.
+///
+/// A page holds locations, not values: the keys and where their records are, taken from
+/// the index under the batch gate together with a view of the log that covers them. The
+/// records are read one at a time as the caller asks for them, so a caller that stops
+/// early (`take(10)`) reads only what it takes. Records never move in a log, and the view
+/// keeps its file mapped across a compaction, so a page reads as of when it was taken.
 pub(crate) struct Cursor {
     inner: Arc<Inner>,
     ns: u32,
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
-    page: VecDeque<(Vec<u8>, Vec<u8>)>,
+    page: VecDeque<Location>,
+    /// The view and codec the current page's locations are read through, and the time
+    /// its expiry is judged at.
+    page_view: Option<(Snapshot, Codec, u64)>,
     page_size: usize,
     done: bool,
     /// The first error met: a page that could not be read ends the cursor, a record that
@@ -191,6 +200,7 @@ impl Cursor {
             lower,
             upper,
             page: VecDeque::new(),
+            page_view: None,
             page_size: FIRST_PAGE,
             done: false,
             error: None,
@@ -205,8 +215,8 @@ impl Cursor {
         }
     }
 
-    /// Fetches the next page; sets `done` when the range is exhausted. The page is read
-    /// under the batch gate, so it never holds half a batch.
+    /// Fetches the next page of locations; sets `done` when the range is exhausted. The
+    /// page is taken under the batch gate, so it never holds half a batch.
     fn fill(&mut self) -> Result<()> {
         let inner = Arc::clone(&self.inner);
         let _gate = inner.batch_gate.write();
@@ -223,11 +233,9 @@ impl Cursor {
             Bound::Unbounded => Bound::Unbounded,
         };
         let mut seen = 0;
-        let mut last: Option<Vec<u8>> = None;
-        let now = now_ms();
+        let mut last = None;
         for entry in range.range(lower, Bound::Unbounded) {
-            let key = entry.key();
-            if !self.below_upper(key) {
+            if !self.below_upper(entry.key()) {
                 self.done = true;
                 break;
             }
@@ -235,41 +243,42 @@ impl Cursor {
                 break;
             }
             seen += 1;
-            last = Some(key.to_vec());
-            let loc = entry.location();
-            match Inner::entry_at(&state.codec, &view, loc, now) {
-                Some(Ok((k, v))) => self.page.push_back((k, v)),
-                Some(Err(e)) => {
-                    self.error.get_or_insert(e);
-                }
-                None => {}
-            }
+            self.page.push_back(entry.location());
+            last = Some(entry);
         }
         match last {
-            Some(k) if !self.done => self.lower = Bound::Excluded(k),
+            Some(entry) if !self.done => self.lower = Bound::Excluded(entry.key().to_vec()),
             _ => self.done = true,
         }
         if seen < self.page_size {
             self.done = true;
         }
         self.page_size = (self.page_size * 2).min(LAST_PAGE);
+        self.page_view = Some((view, state.codec.clone(), now_ms()));
         Ok(())
     }
 
     fn next_item(&mut self) -> Option<(Vec<u8>, Vec<u8>)> {
         loop {
-            if let Some(item) = self.page.pop_front() {
-                return Some(item);
+            if let Some(loc) = self.page.pop_front() {
+                let (view, codec, now) = self.page_view.as_ref()?;
+                match Inner::entry_at(codec, view, loc, *now) {
+                    Some(Ok(item)) => return Some(item),
+                    Some(Err(e)) => {
+                        self.error.get_or_insert(e);
+                    }
+                    None => {}
+                }
+                continue;
             }
+            // The page is spent: let its view go before the next one is taken.
+            self.page_view = None;
             if self.done {
                 return None;
             }
             if let Err(e) = self.fill() {
                 self.error.get_or_insert(e);
                 self.done = true;
-                return None;
-            }
-            if self.page.is_empty() && self.done {
                 return None;
             }
         }

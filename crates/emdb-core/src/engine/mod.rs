@@ -129,20 +129,41 @@ impl State {
     }
 
     /// The indexes of namespace `ns`.
-    pub(crate) fn space(&self, ns: u32) -> Result<Arc<Space>> {
+    pub(crate) fn space(&self, ns: u32) -> Result<SpaceRef<'_>> {
         if ns == 0 {
-            return Ok(Arc::clone(&self.default));
+            return Ok(SpaceRef::Default(&self.default));
         }
         self.spaces
             .read()
             .get(&ns)
             .cloned()
+            .map(SpaceRef::Named)
             .ok_or(Error::InvalidConfig("the namespace was dropped"))
     }
 
     /// A view of the log covering every record indexed so far.
     pub(crate) fn view(&self) -> Result<emdb_journal::Snapshot> {
         Ok(self.journal.snapshot_through(self.journal.end())?)
+    }
+}
+
+/// The indexes of one namespace as [`State::space`] hands them out: borrowed for the
+/// default namespace, so the hot path (every `get` of the default namespace) touches no
+/// shared reference count, and shared for a named one, whose entry a concurrent
+/// `drop_namespace` may remove from the map.
+pub(crate) enum SpaceRef<'a> {
+    Default(&'a Space),
+    Named(Arc<Space>),
+}
+
+impl std::ops::Deref for SpaceRef<'_> {
+    type Target = Space;
+
+    fn deref(&self) -> &Space {
+        match self {
+            SpaceRef::Default(space) => space,
+            SpaceRef::Named(space) => space,
+        }
     }
 }
 

@@ -3,12 +3,11 @@
 //! whether the log is encrypted or not.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use emdb_index::Location;
 use emdb_journal::{Lsn, Snapshot};
 
-use super::{Inner, Space, State, holds_key};
+use super::{Inner, Space, SpaceRef, State, holds_key};
 use crate::codec::{Codec, narrow};
 use crate::error::{Error, Result};
 use crate::options::now_ms;
@@ -283,7 +282,7 @@ impl Inner {
         };
         let _gate = self.batch_gate.read();
         let state = self.state.load();
-        let mut spaces: Vec<Arc<Space>> = Vec::with_capacity(ops.len());
+        let mut spaces: Vec<SpaceRef<'_>> = Vec::with_capacity(ops.len());
         for op in ops {
             let (Op::Put { ns, .. } | Op::Remove { ns, .. } | Op::Clear { ns } | Op::Bind { ns, .. }) = *op;
             spaces.push(state.space(ns)?);
