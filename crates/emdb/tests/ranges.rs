@@ -526,3 +526,31 @@ proptest! {
         check_against_model(&db, &model, &bounds, &prefixes)?;
     }
 }
+
+#[test]
+fn batches_leave_the_range_index_in_step_with_the_hash_index() -> Result<(), Error> {
+    let (_dir, path, db) = temp_range_db();
+    // Only inserts (the range index is filled in one sorted pass): a key repeated in the
+    // batch ends with its last value in both indexes.
+    db.insert_many([("b", "1"), ("a", "1"), ("b", "2"), ("c", "1"), ("b", "3")])?;
+    // Inserts and removes of one key in one transaction: applied one by one, in order.
+    db.transaction(|tx| {
+        tx.insert("d", "1")?;
+        tx.remove("d")?;
+        tx.insert("e", "1")?;
+        tx.remove("a")?;
+        Ok(())
+    })?;
+    let ns = db.namespace("other")?;
+    ns.insert_many([("x", "1"), ("x", "2")])?;
+    let expected = vec![(k("b"), k("3")), (k("c"), k("1")), (k("e"), k("1"))];
+    assert_eq!(db.range(..)?, expected);
+    for (key, value) in &expected {
+        assert_eq!(db.get(key)?.as_ref(), Some(value));
+    }
+    assert_eq!(ns.range(..)?, vec![(k("x"), k("2"))]);
+    drop((ns, db));
+    let db = open_ranged(&path);
+    assert_eq!(db.range(..)?, expected);
+    Ok(())
+}

@@ -87,6 +87,15 @@ fn value_in(rec: Cow<'_, [u8]>, offset: u64) -> Result<Cow<'_, [u8]>> {
 /// `loc`, resolving existing slots through a view taken only if one is needed (taking
 /// one may write out the journal's buffer).
 fn index_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -> Result<Option<Location>> {
+    let previous = hash_put(state, space, ns, key, loc)?;
+    if let Some(range) = &space.range {
+        range.insert(key, loc);
+    }
+    Ok(previous)
+}
+
+/// The hash-index half of [`index_put`]; the caller updates the range index.
+fn hash_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -> Result<Option<Location>> {
     let mut view: Option<Snapshot> = None;
     let mut failed = None;
     let previous = space.index.insert(key, loc, |l| {
@@ -106,11 +115,41 @@ fn index_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -
     if let Some(e) = failed {
         return Err(e);
     }
-    if let Some(range) = &space.range {
-        range.insert(key, loc);
-    }
     state.account(u64::from(loc.len), previous.map_or(0, |p| u64::from(p.len)));
     Ok(previous)
+}
+
+/// Indexes a batch of nothing but inserts into one namespace (`insert_many`, a
+/// transaction that only inserts): the hash index one record at a time, the range index
+/// in one sorted pass at the end, which walks paths already in cache and is about twice as
+/// fast as inserting in log order. Whatever the hash index took before an error reaches
+/// the range index too, so the two never disagree.
+fn index_put_all(state: &State, space: &Space, ns: u32, puts: &[(&[u8], Location)]) -> Result<()> {
+    let mut sorted = Vec::new();
+    let mut outcome = Ok(());
+    for &(key, loc) in puts {
+        if let Err(e) = hash_put(state, space, ns, key, loc) {
+            outcome = Err(e);
+            break;
+        }
+        if space.range.is_some() {
+            sorted.push((key, loc));
+        }
+    }
+    if let Some(range) = &space.range {
+        range.insert_batch(&mut sorted);
+    }
+    outcome
+}
+
+/// The namespace of a batch made only of inserts into one namespace.
+fn only_puts_into_one_namespace(ops: &[Op<'_>]) -> Option<u32> {
+    let Some(&Op::Put { ns, .. }) = ops.first() else {
+        return None;
+    };
+    ops.iter()
+        .all(|op| matches!(*op, Op::Put { ns: n, .. } if n == ns))
+        .then_some(ns)
 }
 
 /// Appends an insert of `key` and indexes it; the caller holds the key's stripe.
@@ -255,22 +294,32 @@ impl Inner {
         if ops.is_empty() {
             return Ok(());
         }
-        let mut records = Vec::with_capacity(ops.len());
+        // Every record encoded into one buffer: two allocations for the whole batch.
+        let mut encoded = Vec::new();
+        let mut ends = Vec::with_capacity(ops.len());
         for op in ops {
-            let mut rec = Vec::new();
             match *op {
                 Op::Put {
                     ns,
                     key,
                     value,
                     expires_at,
-                } => record::insert(&mut rec, ns, key, value, expires_at),
-                Op::Remove { ns, key } => record::remove(&mut rec, ns, key),
-                Op::Clear { ns } => record::clear(&mut rec, ns),
-                Op::Bind { ns, name } => record::bind(&mut rec, ns, name),
+                } => record::insert(&mut encoded, ns, key, value, expires_at),
+                Op::Remove { ns, key } => record::remove(&mut encoded, ns, key),
+                Op::Clear { ns } => record::clear(&mut encoded, ns),
+                Op::Bind { ns, name } => record::bind(&mut encoded, ns, name),
             }
-            records.push(rec);
+            ends.push(encoded.len());
         }
+        let mut start = 0;
+        let records: Vec<&[u8]> = ends
+            .iter()
+            .map(|&end| {
+                let rec = &encoded[start..end];
+                start = end;
+                rec
+            })
+            .collect();
         // Lock order, everywhere: registry, stripes, batch gate.
         let mut registry = ops
             .iter()
@@ -288,6 +337,17 @@ impl Inner {
             spaces.push(state.space(ns)?);
         }
         let placed = state.codec.append_batch(&state.journal, &records)?;
+        if let Some(ns) = only_puts_into_one_namespace(ops) {
+            let puts: Vec<(&[u8], Location)> = ops
+                .iter()
+                .zip(&placed)
+                .filter_map(|(op, &(offset, len))| match *op {
+                    Op::Put { key, expires_at, .. } => Some((key, Location::new(offset, len).expiring_at(expires_at))),
+                    _ => None,
+                })
+                .collect();
+            return index_put_all(&state, &spaces[0], ns, &puts);
+        }
         let view = state.view()?;
         for ((op, space), &(offset, len)) in ops.iter().zip(&spaces).zip(&placed) {
             match *op {
