@@ -21,9 +21,6 @@ pub(crate) const BIND: u8 = 0x02;
 /// Tag of a namespace clear record.
 pub(crate) const CLEAR: u8 = 0x03;
 
-/// Where the key of an insert or remove record starts.
-pub(crate) const KEY_START: usize = 1 + 4 + 4;
-
 /// Bytes of an insert record around its key and value.
 pub(crate) const INSERT_OVERHEAD: usize = 1 + 4 + 4 + 4 + 8;
 

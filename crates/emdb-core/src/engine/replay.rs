@@ -2,7 +2,6 @@
 //! encrypted database, the key is checked against the sidecar before the first record is
 //! read, and every record is opened (authenticated) as it is applied.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -11,7 +10,7 @@ use emdb_journal::{Lsn, Record as JournalRecord, Replay, ReplayError, SidecarSta
 
 use super::area::EngineArea;
 use super::{Registry, Space, State};
-use crate::codec::{Codec, narrow};
+use crate::codec::Codec;
 use crate::error::Error;
 use crate::record::{self, Record};
 
@@ -281,25 +280,29 @@ pub(crate) fn fill_range_indexes(state: &State) -> crate::Result<()> {
     Ok(())
 }
 
-/// Fills one namespace's range index from its hash index (keys borrowed from the map,
-/// or opened when the log is encrypted).
+/// Fills one namespace's range index from its hash index. The records are visited in log
+/// order (sequential reads of the map, or of the opened plaintext when the log is
+/// encrypted) and their keys copied into one buffer, which the sorted insert then reads
+/// instead of jumping around the log.
 pub(crate) fn fill_range(space: &Space, codec: &Codec, view: &emdb_journal::Snapshot) -> crate::Result<()> {
     let Some(range) = &space.range else { return Ok(()) };
-    let mut items: Vec<(Cow<'_, [u8]>, Location)> = Vec::with_capacity(space.index.len());
-    let mut failed = None;
-    space.index.for_each(|loc| match codec.read(view, loc) {
-        Ok(Some(rec)) => {
-            if let Some((_, key)) = record::key_of(&rec) {
-                let len = key.len();
-                items.push((narrow(rec, record::KEY_START, len), loc));
-            }
+    let mut locations: Vec<Location> = Vec::with_capacity(space.index.len());
+    space.index.for_each(|loc| locations.push(loc));
+    locations.sort_unstable_by_key(|loc| loc.offset);
+    let mut keys = Vec::new();
+    let mut spans: Vec<(usize, usize, Location)> = Vec::with_capacity(locations.len());
+    for loc in locations {
+        if let Some(rec) = codec.read(view, loc)?
+            && let Some((_, key)) = record::key_of(&rec)
+        {
+            spans.push((keys.len(), key.len(), loc));
+            keys.extend_from_slice(key);
         }
-        Ok(None) => {}
-        Err(e) => failed = Some(e),
-    });
-    if let Some(e) = failed {
-        return Err(e);
     }
+    let mut items: Vec<(&[u8], Location)> = spans
+        .iter()
+        .filter_map(|&(at, len, loc)| Some((keys.get(at..at + len)?, loc)))
+        .collect();
     range.insert_batch(&mut items);
     Ok(())
 }

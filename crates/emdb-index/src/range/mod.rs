@@ -146,10 +146,26 @@ impl RangeIndex {
     /// assert_eq!(index.get(b"b"), Some(Location::new(2, 1)));
     /// ```
     pub fn insert_batch<K: AsRef<[u8]>>(&self, items: &mut [(K, Location)]) -> usize {
-        // Stable: equal keys keep their order, so the last one is inserted last and wins.
-        items.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
-        items
+        // What is sorted is a compact array of (first eight key bytes, position): most
+        // comparisons stay inside it instead of following two pointers to keys that may lie
+        // anywhere (in a memory-mapped log, say). Ties go to the whole keys, then to the
+        // position, so equal keys keep their order and the last one is inserted last.
+        let mut order: Vec<(u64, usize)> = items
             .iter()
+            .enumerate()
+            .map(|(at, (k, _))| (key::prefix(k.as_ref()), at))
+            .collect();
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| match (items.get(a.1), items.get(b.1)) {
+                    (Some(x), Some(y)) => key::compare(x.0.as_ref(), y.0.as_ref()),
+                    _ => std::cmp::Ordering::Equal,
+                })
+                .then(a.1.cmp(&b.1))
+        });
+        order
+            .iter()
+            .filter_map(|&(_, at)| items.get(at))
             .filter(|(k, loc)| self.insert(k.as_ref(), *loc).is_none())
             .count()
     }
