@@ -23,7 +23,7 @@ use emdb_journal::Snapshot;
 use crate::codec::Codec;
 use crate::engine::{Inner, Listing, key_at};
 use crate::error::{Error, Result};
-use crate::options::now_ms;
+use crate::options::{expired_now, now_ms};
 
 /// The shared walk over a snapshot of locations.
 struct Walk {
@@ -44,7 +44,12 @@ impl Walk {
     fn next_entry(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
         loop {
             let loc = self.locations.next()?;
-            if let Some(item) = Inner::entry_at(&self.codec, &self.view, loc, now_ms()) {
+            if expired_now(&loc) {
+                continue;
+            }
+            // Expiry checked just above (reading the clock only for records that have
+            // one), so the entry is read as of time 0, when nothing had expired.
+            if let Some(item) = Inner::entry_at(&self.codec, &self.view, loc, 0) {
                 return Some(item);
             }
         }
@@ -53,7 +58,7 @@ impl Walk {
     fn next_key(&mut self) -> Option<Vec<u8>> {
         loop {
             let loc = self.locations.next()?;
-            if loc.is_expired(now_ms()) {
+            if expired_now(&loc) {
                 continue;
             }
             // As with entries, a record that does not decode is skipped here.

@@ -49,6 +49,12 @@ pub(crate) fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Whether the record at `loc` has expired; the clock is read only for records that carry
+/// an expiry (a point read of a record without one makes no system call).
+pub(crate) fn expired_now(loc: &emdb_index::Location) -> bool {
+    loc.expires_at != 0 && loc.is_expired(now_ms())
+}
+
 /// The absolute expiry (Unix ms, 0 = never) of a write with `ttl` under `default`.
 ///
 /// `After(d)` is `now + d`; `After(ZERO)` becomes `now`, which is already expired (the

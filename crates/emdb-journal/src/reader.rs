@@ -284,6 +284,14 @@ impl Snapshot {
         Bytes::new(Arc::clone(&self.map), offset, len).ok()
     }
 
+    /// [`Snapshot::bytes_at`] consuming the snapshot: its hold on the map passes to the
+    /// `Bytes`, so no reference count is taken (a point read that hands out one value).
+    #[must_use]
+    pub fn into_bytes_at(self, offset: u64, len: usize) -> Option<Bytes> {
+        self.slice(offset, len)?;
+        Bytes::new(self.map, offset, len).ok()
+    }
+
     /// The frames from `from` (a frame's LSN) to the end of the snapshot, validated as
     /// they are read: damage yields one `Err` and ends the iteration.
     #[must_use]

@@ -10,7 +10,7 @@ use emdb_journal::{Lsn, Snapshot};
 use super::{Inner, Space, SpaceRef, State, holds_key};
 use crate::codec::{Codec, narrow};
 use crate::error::{Error, Result};
-use crate::options::now_ms;
+use crate::options::{expired_now, now_ms};
 use crate::record;
 use crate::value::ValueRef;
 
@@ -205,7 +205,7 @@ impl Inner {
         let space = state.space(ns)?;
         let view = state.view()?;
         match find(&state.codec, &space, &view, ns, key)? {
-            Some((loc, rec)) if !loc.is_expired(now_ms()) => f(&view, loc, rec).map(Some),
+            Some((loc, rec)) if !expired_now(&loc) => f(&view, loc, rec).map(Some),
             _ => Ok(None),
         }
     }
@@ -218,21 +218,32 @@ impl Inner {
     /// `key`'s value: borrowed from the memory map, or the opened plaintext when the log
     /// is encrypted.
     pub(crate) fn get_value(&self, ns: u32, key: &[u8]) -> Result<Option<ValueRef>> {
-        self.with_live(ns, key, |view, loc, rec| match rec {
-            Cow::Borrowed(b) => {
-                let (start, len) = record::value_span(b).ok_or(Error::Corrupted {
-                    offset: loc.offset,
-                    reason: "an indexed record is not a well-formed insert",
-                })?;
-                view.bytes_at(loc.offset + start as u64, len)
-                    .map(ValueRef::mapped)
-                    .ok_or(Error::Corrupted {
-                        offset: loc.offset,
-                        reason: "an indexed value lies outside the log",
-                    })
-            }
-            owned @ Cow::Owned(_) => Ok(ValueRef::owned(value_in(owned, loc.offset)?.into_owned())),
-        })
+        // `with_live` inlined, so that the view can be moved into the value it hands out.
+        let _stripe = self.stripe(ns, key).read();
+        let state = self.state.load();
+        let space = state.space(ns)?;
+        let view = state.view()?;
+        let Some((loc, rec)) = find(&state.codec, &space, &view, ns, key)? else {
+            return Ok(None);
+        };
+        if expired_now(&loc) {
+            return Ok(None);
+        }
+        let span = match &rec {
+            Cow::Borrowed(b) => record::value_span(b),
+            Cow::Owned(_) => return Ok(Some(ValueRef::owned(value_in(rec, loc.offset)?.into_owned()))),
+        };
+        let (start, len) = span.ok_or(Error::Corrupted {
+            offset: loc.offset,
+            reason: "an indexed record is not a well-formed insert",
+        })?;
+        view.into_bytes_at(loc.offset + start as u64, len)
+            .map(ValueRef::mapped)
+            .map(Some)
+            .ok_or(Error::Corrupted {
+                offset: loc.offset,
+                reason: "an indexed value lies outside the log",
+            })
     }
 
     /// Whether `key` is live.
@@ -257,7 +268,7 @@ impl Inner {
         let Some((loc, rec)) = find(&state.codec, &space, &view, ns, key)? else {
             return Ok(None);
         };
-        let old = if loc.is_expired(now_ms()) {
+        let old = if expired_now(&loc) {
             None
         } else {
             Some(value_in(rec, loc.offset)?.into_owned())
@@ -280,7 +291,7 @@ impl Inner {
         let Some((loc, old)) = find(&state.codec, &space, &view, ns, key)? else {
             return Ok(false);
         };
-        if loc.is_expired(now_ms()) {
+        if expired_now(&loc) {
             return Ok(false);
         }
         let value = value_in(old, loc.offset)?;
