@@ -234,7 +234,7 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let mut key = |next: &mut dyn FnMut() -> u64| -> Vec<u8> {
+        let key = |next: &mut dyn FnMut() -> u64| -> Vec<u8> {
             let len = (next() % 13) as usize;
             (0..len).map(|_| alphabet[(next() % 6) as usize]).collect()
         };
