@@ -76,8 +76,9 @@ pub fn open(name: &str, dir: &Path) -> Result<Box<dyn Engine>> {
 const CACHE_BYTES: usize = 4 << 30;
 
 // ---------------------------------------------------------------------------------------------
-// emdb (this project)
+// emdb (this project) and emdb 1.0.3 (the release it replaces): one API, so one adapter.
 
+/// emdb, with or without its range index.
 struct Emdb {
     db: emdb::Emdb,
     ranges: bool,
@@ -95,67 +96,10 @@ impl Emdb {
     }
 }
 
-impl Engine for Emdb {
-    fn bulk_load(&self, records: &mut dyn Iterator<Item = Record>) -> Result<()> {
-        self.db.insert_many(records)?;
-        Ok(self.db.flush()?)
-    }
-    fn write_durable(&self, (k, v): &Record) -> Result<()> {
-        self.db.insert(k.as_slice(), v.as_slice())?;
-        Ok(self.db.flush()?)
-    }
-    fn write_batch_durable(&self, records: &[Record]) -> Result<()> {
-        self.db.insert_many(records.iter().map(|(k, v)| (k, v)))?;
-        Ok(self.db.flush()?)
-    }
-    fn write_nosync(&self, (k, v): &Record) -> Result<()> {
-        Ok(self.db.insert(k.as_slice(), v.as_slice())?)
-    }
-    fn sync(&self) -> Result<()> {
-        Ok(self.db.flush()?)
-    }
-    fn len(&self) -> Result<u64> {
-        Ok(self.db.len()? as u64)
-    }
-    fn read_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<(u64, u64)> {
-        let (mut sum, mut missing) = (0, 0);
-        for (k, _) in records {
-            match self.db.get_zerocopy(k)? {
-                Some(v) => sum += u64::from(v.as_slice()[0]),
-                None => missing += 1,
-            }
-        }
-        Ok((sum, missing))
-    }
-    fn range_all(&self, records: &mut dyn Iterator<Item = Record>, n: usize) -> Result<Option<u64>> {
-        if !self.ranges {
-            return Ok(None);
-        }
-        let mut sum = 0;
-        for (k, _) in records {
-            for (_, value) in self.db.iter_from(k)?.take(n) {
-                sum += u64::from(value[0]);
-            }
-        }
-        Ok(Some(sum))
-    }
-    fn remove_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<()> {
-        for (k, _) in records {
-            self.db.remove(k)?;
-        }
-        Ok(self.db.flush()?)
-    }
-    fn compact(&mut self) -> Result<bool> {
-        self.db.compact()?;
-        Ok(true)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// emdb 1.0.3 (the release this project replaces)
-
+/// emdb 1.0.3, always with range scans.
 struct Emdb1 {
     db: emdb_v1::Emdb,
+    ranges: bool,
 }
 
 impl Emdb1 {
@@ -164,62 +108,73 @@ impl Emdb1 {
             .path(dir.join("bench.emdb"))
             .enable_range_scans(true)
             .build()?;
-        Ok(Emdb1 { db })
+        Ok(Emdb1 { db, ranges: true })
     }
 }
 
-impl Engine for Emdb1 {
-    fn bulk_load(&self, records: &mut dyn Iterator<Item = Record>) -> Result<()> {
-        self.db.insert_many(records)?;
-        Ok(self.db.flush()?)
-    }
-    fn write_durable(&self, (k, v): &Record) -> Result<()> {
-        self.db.insert(k.as_slice(), v.as_slice())?;
-        Ok(self.db.flush()?)
-    }
-    fn write_batch_durable(&self, records: &[Record]) -> Result<()> {
-        self.db.insert_many(records.iter().map(|(k, v)| (k, v)))?;
-        Ok(self.db.flush()?)
-    }
-    fn write_nosync(&self, (k, v): &Record) -> Result<()> {
-        Ok(self.db.insert(k.as_slice(), v.as_slice())?)
-    }
-    fn sync(&self) -> Result<()> {
-        Ok(self.db.flush()?)
-    }
-    fn len(&self) -> Result<u64> {
-        Ok(self.db.len()? as u64)
-    }
-    fn read_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<(u64, u64)> {
-        let (mut sum, mut missing) = (0, 0);
-        for (k, _) in records {
-            match self.db.get_zerocopy(k)? {
-                Some(v) => sum += u64::from(v.as_slice()[0]),
-                None => missing += 1,
+/// The adapter for a type with fields `db` (an emdb 1.x handle) and `ranges`.
+macro_rules! emdb_engine {
+    ($adapter:ty) => {
+        impl Engine for $adapter {
+            fn bulk_load(&self, records: &mut dyn Iterator<Item = Record>) -> Result<()> {
+                self.db.insert_many(records)?;
+                Ok(self.db.flush()?)
+            }
+            fn write_durable(&self, (k, v): &Record) -> Result<()> {
+                self.db.insert(k.as_slice(), v.as_slice())?;
+                Ok(self.db.flush()?)
+            }
+            fn write_batch_durable(&self, records: &[Record]) -> Result<()> {
+                self.db.insert_many(records.iter().map(|(k, v)| (k, v)))?;
+                Ok(self.db.flush()?)
+            }
+            fn write_nosync(&self, (k, v): &Record) -> Result<()> {
+                Ok(self.db.insert(k.as_slice(), v.as_slice())?)
+            }
+            fn sync(&self) -> Result<()> {
+                Ok(self.db.flush()?)
+            }
+            fn len(&self) -> Result<u64> {
+                Ok(self.db.len()? as u64)
+            }
+            fn read_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<(u64, u64)> {
+                let (mut sum, mut missing) = (0, 0);
+                for (k, _) in records {
+                    match self.db.get_zerocopy(k)? {
+                        Some(v) => sum += u64::from(v.as_slice()[0]),
+                        None => missing += 1,
+                    }
+                }
+                Ok((sum, missing))
+            }
+            fn range_all(&self, records: &mut dyn Iterator<Item = Record>, n: usize) -> Result<Option<u64>> {
+                if !self.ranges {
+                    return Ok(None);
+                }
+                let mut sum = 0;
+                for (k, _) in records {
+                    for (_, value) in self.db.iter_from(k)?.take(n) {
+                        sum += u64::from(value[0]);
+                    }
+                }
+                Ok(Some(sum))
+            }
+            fn remove_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<()> {
+                for (k, _) in records {
+                    self.db.remove(k)?;
+                }
+                Ok(self.db.flush()?)
+            }
+            fn compact(&mut self) -> Result<bool> {
+                self.db.compact()?;
+                Ok(true)
             }
         }
-        Ok((sum, missing))
-    }
-    fn range_all(&self, records: &mut dyn Iterator<Item = Record>, n: usize) -> Result<Option<u64>> {
-        let mut sum = 0;
-        for (k, _) in records {
-            for (_, value) in self.db.iter_from(k)?.take(n) {
-                sum += u64::from(value[0]);
-            }
-        }
-        Ok(Some(sum))
-    }
-    fn remove_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<()> {
-        for (k, _) in records {
-            self.db.remove(k)?;
-        }
-        Ok(self.db.flush()?)
-    }
-    fn compact(&mut self) -> Result<bool> {
-        self.db.compact()?;
-        Ok(true)
-    }
+    };
 }
+
+emdb_engine!(Emdb);
+emdb_engine!(Emdb1);
 
 // ---------------------------------------------------------------------------------------------
 // redb
