@@ -224,8 +224,23 @@ impl Cursor {
     /// page is taken under the batch gate, so it never holds half a batch.
     fn fill(&mut self) -> Result<()> {
         let inner = Arc::clone(&self.inner);
-        let _gate = inner.batch_gate.write();
-        let state = inner.state.load();
+        // The range index is built (if an open left it stale) before the gate is taken:
+        // a build takes every stripe, and writers take stripes before the gate. A
+        // compaction swapping in a stale copy between the two is met by going round again.
+        let (_gate, state) = loop {
+            {
+                let state = inner.state.load();
+                let space = state.space(self.ns)?;
+                inner.ready_range(&state, &space, self.ns)?;
+            }
+            let gate = inner.batch_gate.write();
+            let state = inner.state.load();
+            let space = state.space(self.ns)?;
+            if space.range.is_none() || space.range_is_ready() {
+                drop(space);
+                break (gate, state);
+            }
+        };
         let space = state.space(self.ns)?;
         let Some(range) = &space.range else {
             self.done = true;

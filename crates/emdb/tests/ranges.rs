@@ -554,3 +554,82 @@ fn batches_leave_the_range_index_in_step_with_the_hash_index() -> Result<(), Err
     assert_eq!(db.range(..)?, expected);
     Ok(())
 }
+
+/// Every pair `iter` sees (the hash index), sorted: what `range(..)` must return.
+fn truth(db: &Emdb) -> Result<Pairs, Error> {
+    let mut all: Pairs = db.iter()?.collect();
+    all.sort();
+    Ok(all)
+}
+
+#[test]
+fn after_a_reopen_the_range_index_is_built_by_the_first_scan_and_sees_every_write() -> Result<(), Error> {
+    let (_dir, path, db) = temp_range_db();
+    db.insert_many((0..2_000u32).map(|i| (format!("k{i:05}"), format!("v{i}"))))?;
+    drop(db);
+    let db = open_ranged(&path);
+    // Writes before the first scan: the range index is not kept yet, the build must see
+    // them all the same.
+    db.insert("k00007", "changed")?;
+    db.remove("k00008")?;
+    db.insert("new", "1")?;
+    db.transaction(|tx| {
+        tx.insert("k00009", "in a batch")?;
+        tx.remove("k00010")?;
+        Ok(())
+    })?;
+    assert_eq!(db.range(..)?, truth(&db)?);
+    assert_eq!(db.get("k00007")?, Some(k("changed")));
+    assert!(db.range(k("k00008")..=k("k00008"))?.is_empty());
+    // And after the build, writes keep it in step.
+    db.remove("new")?;
+    db.insert("k00008", "back")?;
+    assert_eq!(db.range(..)?, truth(&db)?);
+    // A compaction before any scan of a reopened database, then a scan.
+    drop(db);
+    let db = open_ranged(&path);
+    db.remove("k00011")?;
+    db.compact()?;
+    db.insert("after-compaction", "1")?;
+    assert_eq!(db.range(..)?, truth(&db)?);
+    Ok(())
+}
+
+#[test]
+fn writers_racing_the_first_scan_after_a_reopen_leave_both_indexes_equal() -> Result<(), Error> {
+    for round in 0..6u32 {
+        let (_dir, path, db) = temp_range_db();
+        db.insert_many((0..20_000u32).map(|i| (format!("k{i:05}"), format!("v{i}"))))?;
+        drop(db);
+        let db = open_ranged(&path);
+        std::thread::scope(|s| -> Result<(), Error> {
+            let writers: Vec<_> = (0..2u32)
+                .map(|w| {
+                    let db = db.clone();
+                    s.spawn(move || -> Result<(), Error> {
+                        for i in 0..3_000u32 {
+                            let key = format!("k{:05}", (i * 7 + w * 13 + round) % 20_000);
+                            match i % 3 {
+                                0 => {
+                                    db.remove(&key)?;
+                                }
+                                1 => db.insert(key, format!("w{w}-{i}"))?,
+                                _ => db.insert(format!("n{w}-{i:05}"), "new")?,
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            // The first scan builds the range index while the writers run.
+            let scanned = db.range(k("k")..k("l"))?;
+            assert!(scanned.windows(2).all(|w| w[0].0 < w[1].0));
+            for writer in writers {
+                writer.join().expect("writer")?;
+            }
+            Ok(())
+        })?;
+        assert_eq!(db.range(..)?, truth(&db)?, "round {round}");
+    }
+    Ok(())
+}

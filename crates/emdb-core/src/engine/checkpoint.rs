@@ -101,13 +101,7 @@ pub(crate) fn load(path: &Path, index: &IndexRef, checkpoint: Lsn, range: bool, 
         if id != 0 {
             names.insert(id, name);
         }
-        spaces.insert(
-            id,
-            Arc::new(Space {
-                index,
-                range: range.then(emdb_index::RangeIndex::new),
-            }),
-        );
+        spaces.insert(id, Arc::new(Space::with_index(index, range)));
     }
     if !rest.is_empty() || !spaces.contains_key(&0) {
         return None;

@@ -250,9 +250,18 @@ impl Inner {
                     s.range = Some(emdb_index::RangeIndex::new());
                 }
             }
+            // A range index nobody has built yet (see `Space`) stays unbuilt in the copy.
             let view = target.journal.snapshot_through(target.journal.end())?;
-            for space in target.spaces.values() {
-                replay::fill_range(space, &target.codec, &view)?;
+            for (&id, space) in &target.spaces {
+                let built = match id {
+                    0 => captured.state.default.range_is_ready(),
+                    _ => captured.state.spaces.read().get(&id).is_none_or(|s| s.range_is_ready()),
+                };
+                if built {
+                    replay::fill_range(space, &target.codec, &view)?;
+                } else {
+                    space.set_range_stale();
+                }
             }
         }
         let old = Arc::clone(&captured.state);

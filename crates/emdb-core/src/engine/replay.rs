@@ -9,7 +9,7 @@ use emdb_index::Location;
 use emdb_journal::{Lsn, Record as JournalRecord, Replay, ReplayError, SidecarState};
 
 use super::area::EngineArea;
-use super::{Registry, Space, State};
+use super::{Registry, Space};
 use crate::codec::Codec;
 use crate::error::Error;
 use crate::record::{self, Record};
@@ -263,34 +263,19 @@ impl Replay for Rebuild {
     }
 }
 
-/// Fills each namespace's range index from its hash index, reading every key once and
-/// inserting them sorted (the skiplist's fast bulk path).
-pub(crate) fn fill_range_indexes(state: &State) -> crate::Result<()> {
-    let view = state.view()?;
-    let spaces: Vec<Arc<Space>> = state
-        .spaces
-        .read()
-        .values()
-        .cloned()
-        .chain([Arc::clone(&state.default)])
-        .collect();
-    for space in spaces {
-        fill_range(&space, &state.codec, &view)?;
-    }
-    Ok(())
-}
+/// Where one key lies in a [`hashed_keys`] buffer: start, length, and the location of the
+/// record it was read from.
+type KeySpan = (usize, usize, Location);
 
-/// Fills one namespace's range index from its hash index. The records are visited in log
-/// order (sequential reads of the map, or of the opened plaintext when the log is
-/// encrypted) and their keys copied into one buffer, which the sorted insert then reads
-/// instead of jumping around the log.
-pub(crate) fn fill_range(space: &Space, codec: &Codec, view: &emdb_journal::Snapshot) -> crate::Result<()> {
-    let Some(range) = &space.range else { return Ok(()) };
+/// The keys of every record `space`'s hash index points at, read in log order
+/// (sequential reads of the map, or of the opened plaintext when the log is encrypted)
+/// and copied into one buffer: the buffer and each key's span.
+fn hashed_keys(space: &Space, codec: &Codec, view: &emdb_journal::Snapshot) -> crate::Result<(Vec<u8>, Vec<KeySpan>)> {
     let mut locations: Vec<Location> = Vec::with_capacity(space.index.len());
     space.index.for_each(|loc| locations.push(loc));
     locations.sort_unstable_by_key(|loc| loc.offset);
     let mut keys = Vec::new();
-    let mut spans: Vec<(usize, usize, Location)> = Vec::with_capacity(locations.len());
+    let mut spans = Vec::with_capacity(locations.len());
     for loc in locations {
         if let Some(rec) = codec.read(view, loc)?
             && let Some((_, key)) = record::key_of(&rec)
@@ -299,10 +284,45 @@ pub(crate) fn fill_range(space: &Space, codec: &Codec, view: &emdb_journal::Snap
             keys.extend_from_slice(key);
         }
     }
-    let mut items: Vec<(&[u8], Location)> = spans
+    Ok((keys, spans))
+}
+
+/// The keys of a [`hashed_keys`] buffer as (key, location) pairs.
+fn key_items<'k>(keys: &'k [u8], spans: &[KeySpan]) -> Vec<(&'k [u8], Location)> {
+    spans
         .iter()
         .filter_map(|&(at, len, loc)| Some((keys.get(at..at + len)?, loc)))
-        .collect();
-    range.insert_batch(&mut items);
+        .collect()
+}
+
+/// Fills one namespace's range index from its hash index, nobody else writing (a
+/// compaction's copy before it is swapped in).
+pub(crate) fn fill_range(space: &Space, codec: &Codec, view: &emdb_journal::Snapshot) -> crate::Result<()> {
+    let Some(range) = &space.range else { return Ok(()) };
+    let (keys, spans) = hashed_keys(space, codec, view)?;
+    range.insert_batch(&mut key_items(&keys, &spans));
+    Ok(())
+}
+
+/// Fills namespace `ns`'s range index from its hash index while writers run and keep the
+/// range index in step themselves: each key is inserted under its stripe, and only if
+/// the hash index still points at the record it was read from (see `Inner::ready_range`).
+pub(crate) fn fill_range_under_stripes(
+    inner: &super::Inner,
+    space: &Space,
+    ns: u32,
+    codec: &Codec,
+    view: &emdb_journal::Snapshot,
+) -> crate::Result<()> {
+    let Some(range) = &space.range else { return Ok(()) };
+    let (keys, spans) = hashed_keys(space, codec, view)?;
+    let items = key_items(&keys, &spans);
+    for at in emdb_index::RangeIndex::insertion_order(&items) {
+        let Some(&(key, loc)) = items.get(at) else { continue };
+        let _stripe = inner.stripe(ns, key).read();
+        if space.index.get(key, |l| l.offset == loc.offset).is_some() {
+            range.insert(key, loc);
+        }
+    }
     Ok(())
 }

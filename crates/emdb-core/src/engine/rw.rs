@@ -88,7 +88,7 @@ fn value_in(rec: Cow<'_, [u8]>, offset: u64) -> Result<Cow<'_, [u8]>> {
 /// one may write out the journal's buffer).
 fn index_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -> Result<Option<Location>> {
     let previous = hash_put(state, space, ns, key, loc)?;
-    if let Some(range) = &space.range {
+    if let Some(range) = space.live_range() {
         range.insert(key, loc);
     }
     Ok(previous)
@@ -132,11 +132,11 @@ fn index_put_all(state: &State, space: &Space, ns: u32, puts: &[(&[u8], Location
             outcome = Err(e);
             break;
         }
-        if space.range.is_some() {
+        if space.live_range().is_some() {
             sorted.push((key, loc));
         }
     }
-    if let Some(range) = &space.range {
+    if let Some(range) = space.live_range() {
         range.insert_batch(&mut sorted);
     }
     outcome
@@ -174,7 +174,7 @@ fn index_remove(state: &State, space: &Space, view: &Snapshot, ns: u32, key: &[u
         .remove(key, |l| holds_key(&state.codec, view, l, ns, key, &mut failed));
     state.account(0, removed.map_or(0, |r| u64::from(r.len)));
     if removed.is_some()
-        && let Some(range) = &space.range
+        && let Some(range) = space.live_range()
     {
         range.remove(key);
     }

@@ -146,10 +146,29 @@ impl RangeIndex {
     /// assert_eq!(index.get(b"b"), Some(Location::new(2, 1)));
     /// ```
     pub fn insert_batch<K: AsRef<[u8]>>(&self, items: &mut [(K, Location)]) -> usize {
-        // What is sorted is a compact array of (first eight key bytes, position): most
-        // comparisons stay inside it instead of following two pointers to keys that may lie
-        // anywhere (in a memory-mapped log, say). Ties go to the whole keys, then to the
-        // position, so equal keys keep their order and the last one is inserted last.
+        Self::insertion_order(items)
+            .into_iter()
+            .filter_map(|at| items.get(at))
+            .filter(|(k, loc)| self.insert(k.as_ref(), *loc).is_none())
+            .count()
+    }
+
+    /// The positions of `items` in the order [`insert_batch`](Self::insert_batch) inserts
+    /// them: ascending key, equal keys in their original order. For a caller that inserts
+    /// them itself, one by one under its own locks.
+    ///
+    /// What is sorted is a compact array of (first eight key bytes, position): most
+    /// comparisons stay inside it instead of following two pointers to keys that may lie
+    /// anywhere (in a memory-mapped log, say).
+    ///
+    /// ```
+    /// use emdb_index::{Location, RangeIndex};
+    ///
+    /// let items = [(&b"b"[..], Location::new(0, 1)), (b"a", Location::new(1, 1)), (b"b", Location::new(2, 1))];
+    /// assert_eq!(RangeIndex::insertion_order(&items), vec![1, 0, 2]);
+    /// ```
+    #[must_use]
+    pub fn insertion_order<K: AsRef<[u8]>>(items: &[(K, Location)]) -> Vec<usize> {
         let mut order: Vec<(u64, usize)> = items
             .iter()
             .enumerate()
@@ -163,11 +182,7 @@ impl RangeIndex {
                 })
                 .then(a.1.cmp(&b.1))
         });
-        order
-            .iter()
-            .filter_map(|&(_, at)| items.get(at))
-            .filter(|(k, loc)| self.insert(k.as_ref(), *loc).is_none())
-            .count()
+        order.into_iter().map(|(_, at)| at).collect()
     }
 
     /// The location of `key`, if present.
