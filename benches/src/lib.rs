@@ -1,8 +1,9 @@
 //! Shared workload for the comparative benchmarks: the redb-style data set of 24-byte keys
 //! and 150-byte values, generated from a fixed seed so every engine sees the same bytes.
 //!
-//! The peer comparisons themselves (emdb 1.0.3, redb, fjall, sled, LMDB through heed) join
-//! this package once the engine exists; each layer crate keeps its own criterion bench.
+//! The comparison with the peers (emdb 1.0.3, redb, fjall, sled, LMDB through heed) is the
+//! `peers` binary of this package, behind the `peers` feature (see `README.md` here); each
+//! layer crate keeps its own bench.
 #![deny(unsafe_code)]
 
 /// Key length of the redb-style workload.

@@ -291,6 +291,7 @@ struct Lmdb {
     dir: PathBuf,
 }
 
+#[allow(unsafe_code, reason = "heed's environment open is an unsafe fn")]
 impl Lmdb {
     fn open(dir: &Path) -> Result<Self> {
         Lmdb::open_at(dir.join("lmdb"))
@@ -314,6 +315,7 @@ impl Lmdb {
     }
 }
 
+#[allow(unsafe_code, reason = "heed's flag switch is an unsafe fn")]
 impl Engine for Lmdb {
     fn bulk_load(&self, records: &mut dyn Iterator<Item = Record>) -> Result<()> {
         self.write(|txn| {

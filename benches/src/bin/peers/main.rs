@@ -2,7 +2,8 @@
 //! records by default, everything random, every commit durable unless the row says nosync.
 //!
 //! ```text
-//! cargo run --release -- [--records N] [--engines emdb,redb,...] [--dir DIR]
+//! cargo run --release -p emdb-benches --features peers --bin peers -- \
+//!     [--records N] [--engines emdb,redb,...] [--dir DIR]
 //! ```
 //!
 //! Each engine runs in a child process of its own (this binary with `--run ENGINE`), so its

@@ -1,5 +1,6 @@
 //! Profiling aid: loads N records with range scans on, then reopens the database a few
-//! times and prints how long each open takes. `cargo run --release --example reopen -- DIR`.
+//! times and prints how long each open takes.
+//! `cargo run --release -p emdb-benches --features peers --example reopen -- DIR`.
 
 use std::time::Instant;
 
