@@ -5,10 +5,10 @@
 //! are touched); without, the namespace is scanned and filtered, as emdb 1.0 always did.
 
 use crate::db::Emdb;
-use crate::engine::Op;
 use crate::error::{Error, Result};
 #[cfg(feature = "ttl")]
 use crate::options::Ttl;
+use crate::record::Record;
 
 /// `prefix` + `.`
 fn group_prefix(prefix: &str) -> Vec<u8> {
@@ -60,7 +60,7 @@ impl Emdb {
 
     fn delete_with_prefix(&self, prefix: &[u8]) -> Result<usize> {
         let keys: Vec<Vec<u8>> = self.with_prefix(prefix)?.into_iter().map(|(k, _)| k).collect();
-        let ops: Vec<Op<'_>> = keys.iter().map(|key| Op::Remove { ns: 0, key }).collect();
+        let ops: Vec<Record<'_>> = keys.iter().map(|key| Record::Remove { ns: 0, key }).collect();
         self.inner().apply_batch(&ops)?;
         Ok(keys.len())
     }

@@ -46,6 +46,32 @@ pub(crate) enum Record<'a> {
     },
 }
 
+impl Record<'_> {
+    /// The namespace the record belongs to.
+    pub(crate) fn ns(&self) -> u32 {
+        match *self {
+            Record::Insert { ns, .. } | Record::Remove { ns, .. } | Record::Bind { ns, .. } | Record::Clear { ns } => {
+                ns
+            }
+        }
+    }
+
+    /// Appends the record's encoding to `out`.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        match *self {
+            Record::Insert {
+                ns,
+                key,
+                value,
+                expires_at,
+            } => insert(out, ns, key, value, expires_at),
+            Record::Remove { ns, key } => remove(out, ns, key),
+            Record::Bind { ns, name } => bind(out, ns, name),
+            Record::Clear { ns } => clear(out, ns),
+        }
+    }
+}
+
 struct Reader<'a> {
     rest: &'a [u8],
 }
@@ -212,6 +238,27 @@ mod tests {
         let mut c = Vec::new();
         clear(&mut c, 3);
         assert_eq!(decode(&c), Ok(Record::Clear { ns: 3 }));
+    }
+
+    #[test]
+    fn encode_is_the_inverse_of_decode() {
+        let records = [
+            Record::Insert {
+                ns: 2,
+                key: b"k",
+                value: b"v",
+                expires_at: 5,
+            },
+            Record::Remove { ns: 4, key: b"gone" },
+            Record::Bind { ns: 9, name: b"users" },
+            Record::Clear { ns: 9 },
+        ];
+        for rec in records {
+            let mut out = Vec::new();
+            rec.encode(&mut out);
+            assert_eq!(decode(&out), Ok(rec));
+            assert_eq!(decode(&out).map(|r| r.ns()), Ok(rec.ns()));
+        }
     }
 
     #[test]

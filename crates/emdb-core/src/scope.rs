@@ -3,10 +3,11 @@
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use crate::engine::{Inner, Op};
+use crate::engine::Inner;
 use crate::error::Result;
 use crate::iter::{Cursor, owned_bounds, prefix_bounds};
 use crate::options::Ttl;
+use crate::record::Record;
 use crate::value::ValueRef;
 
 /// One namespace of one engine.
@@ -55,9 +56,9 @@ impl Scope {
     {
         let expires_at = self.default_expiry()?;
         let items: Vec<(K, V)> = items.into_iter().collect();
-        let ops: Vec<Op<'_>> = items
+        let ops: Vec<Record<'_>> = items
             .iter()
-            .map(|(k, v)| Op::Put {
+            .map(|(k, v)| Record::Insert {
                 ns: self.ns,
                 key: k.as_ref(),
                 value: v.as_ref(),
@@ -88,7 +89,7 @@ impl Scope {
     }
 
     pub(crate) fn clear(&self) -> Result<()> {
-        self.inner.apply_batch(&[Op::Clear { ns: self.ns }])
+        self.inner.apply_batch(&[Record::Clear { ns: self.ns }])
     }
 
     pub(crate) fn snapshot(&self) -> Result<crate::engine::Listing> {

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::Op;
 use crate::error::Result;
 #[cfg(feature = "ttl")]
 use crate::options::Ttl;
+use crate::record::Record;
 use crate::scope::Scope;
 
 /// A staged write.
@@ -116,17 +116,17 @@ impl<'db> Transaction<'db> {
     /// Applies the staged writes as one batch.
     pub(crate) fn commit(self) -> Result<()> {
         let ns = self.scope.ns;
-        let ops: Vec<Op<'_>> = self
+        let ops: Vec<Record<'_>> = self
             .staged
             .iter()
             .map(|(key, staged)| match staged {
-                Staged::Put { value, expires_at } => Op::Put {
+                Staged::Put { value, expires_at } => Record::Insert {
                     ns,
                     key,
                     value,
                     expires_at: *expires_at,
                 },
-                Staged::Remove => Op::Remove { ns, key },
+                Staged::Remove => Record::Remove { ns, key },
             })
             .collect();
         self.scope.inner.apply_batch(&ops)

@@ -72,6 +72,23 @@ pub fn open(name: &str, dir: &Path) -> Result<Box<dyn Engine>> {
     })
 }
 
+/// Looks every key of `records` up with `first_byte` (the first byte of the key's value,
+/// `None` when the key is missing) and returns what `Engine::read_all` returns: the sum of
+/// the first bytes, and how many keys were missing.
+fn tally(
+    records: &mut dyn Iterator<Item = Record>,
+    mut first_byte: impl FnMut(&[u8]) -> Result<Option<u8>>,
+) -> Result<(u64, u64)> {
+    let (mut sum, mut missing) = (0, 0);
+    for (k, _) in records {
+        match first_byte(&k)? {
+            Some(b) => sum += u64::from(b),
+            None => missing += 1,
+        }
+    }
+    Ok((sum, missing))
+}
+
 /// 4 GiB: the page cache / map size every peer gets, as in redb's own benchmark.
 const CACHE_BYTES: usize = 4 << 30;
 
@@ -138,14 +155,7 @@ macro_rules! emdb_engine {
                 Ok(self.db.len()? as u64)
             }
             fn read_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<(u64, u64)> {
-                let (mut sum, mut missing) = (0, 0);
-                for (k, _) in records {
-                    match self.db.get_zerocopy(k)? {
-                        Some(v) => sum += u64::from(v.as_slice()[0]),
-                        None => missing += 1,
-                    }
-                }
-                Ok((sum, missing))
+                tally(records, |k| Ok(self.db.get_zerocopy(k)?.map(|v| v.as_slice()[0])))
             }
             fn range_all(&self, records: &mut dyn Iterator<Item = Record>, n: usize) -> Result<Option<u64>> {
                 if !self.ranges {
@@ -248,14 +258,7 @@ impl Engine for Redb {
     fn read_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<(u64, u64)> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(REDB_TABLE)?;
-        let (mut sum, mut missing) = (0, 0);
-        for (k, _) in records {
-            match table.get(k.as_slice())? {
-                Some(v) => sum += u64::from(v.value()[0]),
-                None => missing += 1,
-            }
-        }
-        Ok((sum, missing))
+        tally(records, |k| Ok(table.get(k)?.map(|v| v.value()[0])))
     }
     fn range_all(&self, records: &mut dyn Iterator<Item = Record>, n: usize) -> Result<Option<u64>> {
         let txn = self.db.begin_read()?;
@@ -359,14 +362,7 @@ impl Engine for Lmdb {
     }
     fn read_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<(u64, u64)> {
         let txn = self.env.read_txn()?;
-        let (mut sum, mut missing) = (0, 0);
-        for (k, _) in records {
-            match self.table.get(&txn, &k)? {
-                Some(v) => sum += u64::from(v[0]),
-                None => missing += 1,
-            }
-        }
-        Ok((sum, missing))
+        tally(records, |k| Ok(self.table.get(&txn, k)?.map(|v| v[0])))
     }
     fn range_all(&self, records: &mut dyn Iterator<Item = Record>, n: usize) -> Result<Option<u64>> {
         let txn = self.env.read_txn()?;
@@ -460,14 +456,7 @@ impl Engine for Fjall {
         Ok(self.table.len()? as u64)
     }
     fn read_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<(u64, u64)> {
-        let (mut sum, mut missing) = (0, 0);
-        for (k, _) in records {
-            match self.table.get(k)? {
-                Some(v) => sum += u64::from(v[0]),
-                None => missing += 1,
-            }
-        }
-        Ok((sum, missing))
+        tally(records, |k| Ok(self.table.get(k)?.map(|v| v[0])))
     }
     fn range_all(&self, records: &mut dyn Iterator<Item = Record>, n: usize) -> Result<Option<u64>> {
         let mut sum = 0;
@@ -542,14 +531,7 @@ impl Engine for Sled {
         Ok(self.db.len() as u64)
     }
     fn read_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<(u64, u64)> {
-        let (mut sum, mut missing) = (0, 0);
-        for (k, _) in records {
-            match self.db.get(k)? {
-                Some(v) => sum += u64::from(v[0]),
-                None => missing += 1,
-            }
-        }
-        Ok((sum, missing))
+        tally(records, |k| Ok(self.db.get(k)?.map(|v| v[0])))
     }
     fn range_all(&self, records: &mut dyn Iterator<Item = Record>, n: usize) -> Result<Option<u64>> {
         let mut sum = 0;
@@ -673,19 +655,17 @@ impl Engine for Raw {
     }
     fn read_all(&self, records: &mut dyn Iterator<Item = Record>) -> Result<(u64, u64)> {
         // Everything written is in the file before reads start (the writes flush).
-        let (mut sum, mut missing) = (0, 0);
         let mut value = [0u8; VALUE_LEN];
-        for (k, _) in records {
-            let offset = self.map.read().map_err(|_| "raw: poisoned")?.get(&k).copied();
+        tally(records, |k| {
+            let offset = self.map.read().map_err(|_| "raw: poisoned")?.get(k).copied();
             match offset {
                 Some(at) => {
                     self.reader.read_exact_at(&mut value, at)?;
-                    sum += u64::from(value[0]);
+                    Ok(Some(value[0]))
                 }
-                None => missing += 1,
+                None => Ok(None),
             }
-        }
-        Ok((sum, missing))
+        })
     }
     fn range_all(&self, _records: &mut dyn Iterator<Item = Record>, _n: usize) -> Result<Option<u64>> {
         Ok(None)

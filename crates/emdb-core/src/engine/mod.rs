@@ -37,11 +37,11 @@ use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::options::FlushPolicy;
 use crate::paths::MemDir;
-use crate::record;
+use crate::record::{self, Record};
 
 #[cfg(feature = "encrypt")]
 pub(crate) use replay::{NEEDS_KEY, NOT_ENCRYPTED};
-pub(crate) use rw::{Listing, Op};
+pub(crate) use rw::Listing;
 
 /// Number of stripes (a power of two).
 const STRIPES: usize = 1024;
@@ -399,12 +399,12 @@ impl Inner {
         self.stripes.iter().map(RwLock::write).collect()
     }
 
-    pub(crate) fn stripes_of(&self, ops: &[Op<'_>]) -> Option<Vec<usize>> {
+    pub(crate) fn stripes_of(&self, ops: &[Record<'_>]) -> Option<Vec<usize>> {
         let mut which = Vec::with_capacity(ops.len());
         for op in ops {
             match op {
-                Op::Put { ns, key, .. } | Op::Remove { ns, key } => which.push(self.stripe_of(*ns, key)),
-                Op::Clear { .. } | Op::Bind { .. } => return None,
+                Record::Insert { ns, key, .. } | Record::Remove { ns, key } => which.push(self.stripe_of(*ns, key)),
+                Record::Clear { .. } | Record::Bind { .. } => return None,
             }
         }
         Some(which)
@@ -452,7 +452,7 @@ impl Inner {
         let Some(id) = self.existing_namespace(name) else {
             return Ok(false);
         };
-        self.apply_batch(&[Op::Clear { ns: id }, Op::Bind { ns: id, name: b"" }])?;
+        self.apply_batch(&[Record::Clear { ns: id }, Record::Bind { ns: id, name: b"" }])?;
         Ok(true)
     }
 

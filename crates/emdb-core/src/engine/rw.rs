@@ -11,30 +11,8 @@ use super::{Inner, Space, SpaceRef, State, holds_key};
 use crate::codec::{Codec, narrow};
 use crate::error::{Error, Result};
 use crate::options::{expired_now, now_ms};
-use crate::record;
+use crate::record::{self, Record};
 use crate::value::ValueRef;
-
-/// One write of a batch.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Op<'a> {
-    Put {
-        ns: u32,
-        key: &'a [u8],
-        value: &'a [u8],
-        expires_at: u64,
-    },
-    Remove {
-        ns: u32,
-        key: &'a [u8],
-    },
-    Clear {
-        ns: u32,
-    },
-    Bind {
-        ns: u32,
-        name: &'a [u8],
-    },
-}
 
 /// The live entries of a namespace at one instant, and how to read them.
 pub(crate) struct Listing {
@@ -143,12 +121,12 @@ fn index_put_all(state: &State, space: &Space, ns: u32, puts: &[(&[u8], Location
 }
 
 /// The namespace of a batch made only of inserts into one namespace.
-fn only_puts_into_one_namespace(ops: &[Op<'_>]) -> Option<u32> {
-    let Some(&Op::Put { ns, .. }) = ops.first() else {
+fn only_puts_into_one_namespace(ops: &[Record<'_>]) -> Option<u32> {
+    let Some(&Record::Insert { ns, .. }) = ops.first() else {
         return None;
     };
     ops.iter()
-        .all(|op| matches!(*op, Op::Put { ns: n, .. } if n == ns))
+        .all(|op| matches!(*op, Record::Insert { ns: n, .. } if n == ns))
         .then_some(ns)
 }
 
@@ -301,7 +279,7 @@ impl Inner {
 
     /// Applies `ops` as one batch: one journal frame (crash-atomic), applied to the
     /// indexes while every stripe it touches is held (atomically visible).
-    pub(crate) fn apply_batch(&self, ops: &[Op<'_>]) -> Result<()> {
+    pub(crate) fn apply_batch(&self, ops: &[Record<'_>]) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -309,17 +287,7 @@ impl Inner {
         let mut encoded = Vec::new();
         let mut ends = Vec::with_capacity(ops.len());
         for op in ops {
-            match *op {
-                Op::Put {
-                    ns,
-                    key,
-                    value,
-                    expires_at,
-                } => record::insert(&mut encoded, ns, key, value, expires_at),
-                Op::Remove { ns, key } => record::remove(&mut encoded, ns, key),
-                Op::Clear { ns } => record::clear(&mut encoded, ns),
-                Op::Bind { ns, name } => record::bind(&mut encoded, ns, name),
-            }
+            op.encode(&mut encoded);
             ends.push(encoded.len());
         }
         let mut start = 0;
@@ -334,7 +302,7 @@ impl Inner {
         // Lock order, everywhere: registry, stripes, batch gate.
         let mut registry = ops
             .iter()
-            .any(|op| matches!(op, Op::Bind { .. }))
+            .any(|op| matches!(op, Record::Bind { .. }))
             .then(|| self.registry.lock());
         let _stripes = match self.stripes_of(ops) {
             Some(which) => self.lock_stripes(which),
@@ -344,8 +312,7 @@ impl Inner {
         let state = self.state.load();
         let mut spaces: Vec<SpaceRef<'_>> = Vec::with_capacity(ops.len());
         for op in ops {
-            let (Op::Put { ns, .. } | Op::Remove { ns, .. } | Op::Clear { ns } | Op::Bind { ns, .. }) = *op;
-            spaces.push(state.space(ns)?);
+            spaces.push(state.space(op.ns())?);
         }
         let placed = state.codec.append_batch(&state.journal, &records)?;
         if let Some(ns) = only_puts_into_one_namespace(ops) {
@@ -353,7 +320,9 @@ impl Inner {
                 .iter()
                 .zip(&placed)
                 .filter_map(|(op, &(offset, len))| match *op {
-                    Op::Put { key, expires_at, .. } => Some((key, Location::new(offset, len).expiring_at(expires_at))),
+                    Record::Insert { key, expires_at, .. } => {
+                        Some((key, Location::new(offset, len).expiring_at(expires_at)))
+                    }
                     _ => None,
                 })
                 .collect();
@@ -362,16 +331,16 @@ impl Inner {
         let view = state.view()?;
         for ((op, space), &(offset, len)) in ops.iter().zip(&spaces).zip(&placed) {
             match *op {
-                Op::Put {
+                Record::Insert {
                     ns, key, expires_at, ..
                 } => {
                     let loc = Location::new(offset, len).expiring_at(expires_at);
                     index_put(&state, space, ns, key, loc)?;
                 }
-                Op::Remove { ns, key } => {
+                Record::Remove { ns, key } => {
                     index_remove(&state, space, &view, ns, key)?;
                 }
-                Op::Clear { .. } => {
+                Record::Clear { .. } => {
                     let mut cleared = 0u64;
                     space.index.for_each(|l| cleared += u64::from(l.len));
                     state.account(0, cleared);
@@ -380,7 +349,7 @@ impl Inner {
                         range.clear();
                     }
                 }
-                Op::Bind { ns, name } => {
+                Record::Bind { ns, name } => {
                     if let Some(registry) = registry.as_mut() {
                         if name.is_empty() {
                             registry.names.remove(&ns);
