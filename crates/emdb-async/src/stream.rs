@@ -220,7 +220,10 @@ where
         // The next trip reads while `pending` is sent.
         let handoff = iter.take().map(|iter| start_trip(&rt, iter, weigh));
         if send_all(&tx, pending).await.is_err() {
-            // The stream is gone; dropping `handoff` stops the trip.
+            // The stream is gone: stop the trip.
+            if let Some(handoff) = handoff {
+                release(&rt, handoff);
+            }
             return;
         }
         let Some(mut handoff) = handoff else { return };
@@ -228,6 +231,7 @@ where
             match handoff.recv().await {
                 Some(Handoff::Chunk(chunk)) => {
                     if send_all(&tx, chunk).await.is_err() {
+                        release(&rt, handoff);
                         return;
                     }
                 }
@@ -237,6 +241,23 @@ where
                 }
                 None => return,
             }
+        }
+    }
+}
+
+/// Lets go of a trip whose stream is gone. Closing the hand-off makes the trip's next
+/// send fail, so it drops the iterator itself, on the blocking pool; an iterator the trip
+/// already handed over (an `End` queued behind the chunk being sent) goes back to the
+/// blocking pool to be dropped there, not here on a runtime worker: dropping an engine
+/// cursor may release the last handle on the database, which flushes.
+fn release<I>(rt: &Handle, mut handoff: Receiver<Handoff<I>>)
+where
+    I: Iterator + Send + 'static,
+{
+    handoff.close();
+    while let Ok(message) = handoff.try_recv() {
+        if let Handoff::End(Some(iter), _) = message {
+            drop(rt.spawn_blocking(move || drop(iter)));
         }
     }
 }

@@ -75,6 +75,50 @@ async fn dropping_a_stream_stops_the_pump_multi_thread() {
     dropping_stops_the_pump(1).await;
 }
 
+/// An endless iterator that records the thread it is dropped on.
+struct DropsOn {
+    thread: Arc<std::sync::Mutex<Option<std::thread::ThreadId>>>,
+}
+
+impl Iterator for DropsOn {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        Some(7)
+    }
+}
+
+impl Drop for DropsOn {
+    fn drop(&mut self) {
+        *self.thread.lock().unwrap() = Some(std::thread::current().id());
+    }
+}
+
+/// On a current-thread runtime the runtime's only worker is the test's thread. A stream
+/// dropped while its consumer lagged (the pump blocked on a full channel, the trip's last
+/// hand-off, iterator included, queued behind it) must still drop the iterator on the
+/// blocking pool: dropping an engine cursor may close the database, which flushes.
+#[tokio::test]
+async fn a_dropped_stream_drops_its_iterator_on_the_blocking_pool() {
+    for round in 0..20 {
+        let thread = Arc::new(std::sync::Mutex::new(None));
+        let mut stream = stream_iter(DropsOn {
+            thread: Arc::clone(&thread),
+        })
+        .unwrap();
+        assert_eq!(stream.next().await, Some(7));
+        // The producer fills everything it may, then stops with its hand-off queued.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        drop(stream);
+        eventually("the iterator is dropped", || thread.lock().unwrap().is_some()).await;
+        assert_ne!(
+            *thread.lock().unwrap(),
+            Some(std::thread::current().id()),
+            "round {round}: dropped on the runtime's worker"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_a_range_stream_releases_the_database() {
     let (_dir, path, db) = filled(100_000).await;
