@@ -136,8 +136,8 @@ fn build_range_index(keys: &[Key]) -> RangeIndex {
 /// The batch is built inside the timing, copy included.
 fn build_range_index_batch(keys: &[Key]) -> RangeIndex {
     let index = RangeIndex::new();
-    let mut items: Vec<(&[u8], Location)> = keys.iter().enumerate().map(|(i, k)| (&k[..], location(i))).collect();
-    index.insert_batch(&mut items);
+    let items: Vec<(&[u8], Location)> = keys.iter().enumerate().map(|(i, k)| (&k[..], location(i))).collect();
+    index.insert_batch(&items);
     index
 }
 

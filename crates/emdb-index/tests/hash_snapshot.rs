@@ -65,11 +65,9 @@ fn every_truncation_and_flipped_byte_is_an_error() {
 fn a_valid_checksum_over_bad_structure_is_still_refused() {
     let (index, _) = build(100, 2);
     let mut bytes = index.snapshot();
-    let body = bytes.len() - 4;
     // Claim an absurd capacity in the first shard and re-seal the checksum.
     bytes[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
-    let crc = crc32c(&bytes[..body]);
-    bytes[body..].copy_from_slice(&crc.to_le_bytes());
+    reseal(&mut bytes);
     assert!(matches!(HashIndex::from_snapshot(&bytes), Err(Error::Snapshot { .. })));
     // A newer version is reported as such.
     let mut newer = index.snapshot();
@@ -80,18 +78,48 @@ fn a_valid_checksum_over_bad_structure_is_still_refused() {
     ));
 }
 
-/// CRC-32C, bitwise (tests only; the crate uses the hardware-accelerated one).
-fn crc32c(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x82F6_3B78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
+/// Recomputes the snapshot's trailing CRC-32C after a deliberate change.
+fn reseal(bytes: &mut [u8]) {
+    let body = bytes.len() - 4;
+    let crc = crc32c::crc32c(&bytes[..body]);
+    bytes[body..].copy_from_slice(&crc.to_le_bytes());
+}
+
+#[test]
+fn each_structural_lie_under_a_valid_checksum_is_refused() {
+    let (index, _) = build(100, 2);
+    let good = index.snapshot();
+    let refused = |change: &dyn Fn(&mut Vec<u8>), what: &str| {
+        let mut bytes = good.clone();
+        change(&mut bytes);
+        reseal(&mut bytes);
+        assert!(
+            matches!(HashIndex::from_snapshot(&bytes), Err(Error::Snapshot { .. })),
+            "{what} accepted"
+        );
+    };
+    refused(
+        &|b| b[12..16].copy_from_slice(&3u32.to_le_bytes()),
+        "a shard count not a power of two",
+    );
+    // The most shards allowed, in a snapshot far too short to hold their headers: refused
+    // before anything is allocated for them.
+    refused(
+        &|b| b[12..16].copy_from_slice(&(1u32 << 16).to_le_bytes()),
+        "65,536 shards in a few bytes",
+    );
+    refused(
+        &|b| {
+            let total = u64::from_le_bytes(b[24..32].try_into().unwrap());
+            b[24..32].copy_from_slice(&(total + 1).to_le_bytes());
+        },
+        "an entry count the tables do not hold",
+    );
+    refused(
+        &|b| {
+            let at = b.len() - 4;
+            b.splice(at..at, [0u8; 16]);
+        },
+        "bytes after the last shard",
+    );
 }

@@ -254,22 +254,24 @@ impl Journal {
         if self._lock.is_some() {
             return Err(Error::InvalidArgument("a journal holding its own lock cannot be moved"));
         }
-        {
-            let mut st = self.lock_state();
-            self.write_out(&mut st)?;
-        }
+        // `sync` writes the buffer out first.
         self.sync()?;
         let to = to.as_ref().to_path_buf();
         let to_meta = paths::sibling(&to, ".meta");
         std::fs::rename(&self.path, &to)?;
-        if self.meta_path.exists() {
-            std::fs::rename(&self.meta_path, &to_meta)?;
+        // From here the log is at `to`: the paths follow it at once, so a failure below
+        // leaves them naming where the files are.
+        let from_meta = std::mem::replace(&mut self.meta_path, to_meta.clone());
+        self.path = to;
+        if from_meta.exists() {
+            std::fs::rename(&from_meta, &to_meta)?;
+        } else if to_meta.exists() {
+            // Another log's sidecar must not be paired with this one.
+            std::fs::remove_file(&to_meta)?;
         }
-        if let Some(dir) = to.parent() {
+        if let Some(dir) = self.path.parent() {
             file::sync_dir(dir)?;
         }
-        self.path = to;
-        self.meta_path = to_meta;
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::temp_log;
-use emdb_journal::{Error, Journal, JournalOptions, Lsn, Record};
+use emdb_journal::{Error, Journal, JournalOptions, Lsn, OnCorruption, Record};
 
 /// A version-1 sidecar as emdb 1.0 writes it for a plaintext database.
 fn v1_sidecar() -> Vec<u8> {
@@ -50,8 +50,12 @@ fn holed_log(gaps: &[usize]) -> (Vec<u8>, Vec<Vec<u8>>) {
 }
 
 fn replayed(path: &std::path::Path) -> emdb_journal::Result<(Journal, Vec<Vec<u8>>)> {
+    replayed_with(JournalOptions::new(), path)
+}
+
+fn replayed_with(options: JournalOptions, path: &std::path::Path) -> emdb_journal::Result<(Journal, Vec<Vec<u8>>)> {
     let mut seen = Vec::new();
-    let journal = JournalOptions::new().open_replaying(path, &mut |r: Record<'_>| {
+    let journal = options.open_replaying(path, &mut |r: Record<'_>| {
         seen.push(r.bytes.to_vec());
         Ok(())
     })?;
@@ -72,15 +76,35 @@ fn gaps_in_an_emdb_1_log_are_skipped_then_padded() -> emdb_journal::Result<()> {
             if gaps == [2, 3] { 1 } else { gaps.len() }
         );
         journal.append(b"after")?;
+        // The sidecar becomes ours (as the engine's first open makes it), under which a gap
+        // would be damage.
+        journal.set_meta(0, b"")?;
         journal.close()?;
-        // The gaps are padding frames now: the log reads end to end, even under a sidecar of
-        // ours.
+        // The gaps are padding frames now: the log reads end to end.
         let scan = emdb_journal::scan(&std::fs::read(&path)?, Lsn::ZERO);
-        assert!(scan.holes.is_empty(), "gaps {gaps:?}: {scan:?}");
         assert_eq!(scan.records as usize, kept.len() + 1, "gaps {gaps:?}");
         let (_journal, again) = replayed(&path)?;
         assert_eq!(again.len(), kept.len() + 1);
     }
+    Ok(())
+}
+
+#[test]
+fn gaps_are_padded_under_read_only_on_corruption_too() -> emdb_journal::Result<()> {
+    // `OnCorruption::ReadOnly` is about damage; a gap in an emdb 1.0 log is not damage, and
+    // left unpadded it would become damage once the sidecar is ours.
+    let (_dir, path) = temp_log();
+    let (log, kept) = holed_log(&[2]);
+    std::fs::write(&path, &log)?;
+    std::fs::write(common::sibling(&path, ".meta"), v1_sidecar())?;
+    let options = JournalOptions::new().on_corruption(OnCorruption::ReadOnly);
+    let (journal, seen) = replayed_with(options.clone(), &path)?;
+    assert_eq!(seen, kept);
+    journal.set_meta(0, b"")?;
+    journal.close()?;
+    let (journal, again) = replayed(&path)?;
+    assert_eq!(again, kept);
+    assert!(journal.recovery().scan.holes.is_empty());
     Ok(())
 }
 

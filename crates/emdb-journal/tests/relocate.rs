@@ -64,3 +64,41 @@ fn a_journal_with_its_own_lock_cannot_be_moved() -> emdb_journal::Result<()> {
     ));
     Ok(())
 }
+
+#[test]
+fn a_failed_move_leaves_the_journal_where_it_was_and_working() -> emdb_journal::Result<()> {
+    let (dir, path) = temp_log();
+    let mut journal = JournalOptions::new().take_lock(false).open(&path)?;
+    journal.append(b"kept")?;
+    journal.set_meta(3, b"x")?;
+    let before = journal.path().to_path_buf();
+    assert!(journal.relocate(dir.path().join("missing-dir").join("to.log")).is_err());
+    assert_eq!(journal.path(), before.as_path());
+    journal.append(b"after")?;
+    journal.sync()?;
+    drop(journal);
+    let reopened = Journal::open(&path)?;
+    assert_eq!(all_records(&reopened)?, vec![b"kept".to_vec(), b"after".to_vec()]);
+    assert_eq!(reopened.meta().flags, 3);
+    Ok(())
+}
+
+#[test]
+fn a_stale_sidecar_at_the_destination_is_not_paired_with_the_moved_log() -> emdb_journal::Result<()> {
+    let (dir, _path) = temp_log();
+    // Another log's sidecar (flags 9) sits where the log goes.
+    let other = dir.path().join("other.log");
+    JournalOptions::new()
+        .open(&other)
+        .and_then(|j| j.set_meta(9, b"other"))?;
+    std::fs::remove_file(&other)?;
+    let scratch = dir.path().join("scratch.log");
+    let mut journal = JournalOptions::new().take_lock(false).open(&scratch)?;
+    journal.append(b"mine")?;
+    journal.relocate(&other)?;
+    drop(journal);
+    let reopened = Journal::open(&other)?;
+    assert_eq!(all_records(&reopened)?, vec![b"mine".to_vec()]);
+    assert_ne!(reopened.meta().flags, 9);
+    Ok(())
+}

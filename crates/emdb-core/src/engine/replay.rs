@@ -300,7 +300,7 @@ fn key_items<'k>(keys: &'k [u8], spans: &[KeySpan]) -> Vec<(&'k [u8], Location)>
 pub(crate) fn fill_range(space: &Space, codec: &Codec, view: &emdb_journal::Snapshot) -> crate::Result<()> {
     let Some(range) = &space.range else { return Ok(()) };
     let (keys, spans) = hashed_keys(space, codec, view)?;
-    range.insert_batch(&mut key_items(&keys, &spans));
+    range.insert_batch(&key_items(&keys, &spans));
     Ok(())
 }
 

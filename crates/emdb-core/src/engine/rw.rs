@@ -103,7 +103,7 @@ fn hash_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) ->
 /// fast as inserting in log order. Whatever the hash index took before an error reaches
 /// the range index too, so the two never disagree.
 fn index_put_all(state: &State, space: &Space, ns: u32, puts: &[(&[u8], Location)]) -> Result<()> {
-    let mut sorted = Vec::new();
+    let mut indexed = Vec::new();
     let mut outcome = Ok(());
     for &(key, loc) in puts {
         if let Err(e) = hash_put(state, space, ns, key, loc) {
@@ -111,11 +111,11 @@ fn index_put_all(state: &State, space: &Space, ns: u32, puts: &[(&[u8], Location
             break;
         }
         if space.live_range().is_some() {
-            sorted.push((key, loc));
+            indexed.push((key, loc));
         }
     }
     if let Some(range) = space.live_range() {
-        range.insert_batch(&mut sorted);
+        range.insert_batch(&indexed);
     }
     outcome
 }

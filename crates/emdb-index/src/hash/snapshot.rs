@@ -105,6 +105,10 @@ impl HashIndex<SeededHasher> {
         }
         let seed = u64_at(body, 16);
         let total = u64_at(body, 24);
+        // Every shard has a 16-byte header: checked before anything is allocated for them.
+        if (body.len() - HEADER) / 16 < shards {
+            return Err(bad("truncated shard header"));
+        }
         let mut index = HashIndex::with_seed(seed, shards);
         let mut rest = &body[HEADER..];
         let mut tables = Vec::with_capacity(shards);

@@ -141,11 +141,11 @@ impl RangeIndex {
     /// use emdb_index::{Location, RangeIndex};
     ///
     /// let index = RangeIndex::new();
-    /// let mut items = vec![(&b"b"[..], Location::new(1, 1)), (b"a", Location::new(0, 1)), (b"b", Location::new(2, 1))];
-    /// assert_eq!(index.insert_batch(&mut items), 2);
+    /// let items = vec![(&b"b"[..], Location::new(1, 1)), (b"a", Location::new(0, 1)), (b"b", Location::new(2, 1))];
+    /// assert_eq!(index.insert_batch(&items), 2);
     /// assert_eq!(index.get(b"b"), Some(Location::new(2, 1)));
     /// ```
-    pub fn insert_batch<K: AsRef<[u8]>>(&self, items: &mut [(K, Location)]) -> usize {
+    pub fn insert_batch<K: AsRef<[u8]>>(&self, items: &[(K, Location)]) -> usize {
         Self::insertion_order(items)
             .into_iter()
             .filter_map(|at| items.get(at))

@@ -210,7 +210,7 @@ pub(crate) fn recover(
     }
     let mut read_only = false;
     let mut cut = None;
-    let fill_holes = !scan.holes.is_empty() && options.on_corruption == OnCorruption::Fail;
+    let fill_holes = !scan.holes.is_empty();
     match scan.tail {
         Tail::Corrupt { offset, reason, .. } => match options.on_corruption {
             OnCorruption::Fail => {
