@@ -38,7 +38,6 @@ pub struct EmdbBuilder {
     default_ttl: Option<Duration>,
     range_scans: bool,
     flush_policy: FlushPolicy,
-    sqpoll: Option<u32>,
     #[cfg(feature = "encrypt")]
     encryption_key: Option<zeroize::Zeroizing<[u8; 32]>>,
     #[cfg(feature = "encrypt")]
@@ -135,8 +134,8 @@ impl EmdbBuilder {
     /// Accepted for compatibility with emdb 1.0 and ignored: the journal's writes are
     /// buffered positional writes that a submission-queue thread would not speed up.
     #[must_use]
-    pub fn iouring_sqpoll(mut self, idle_ms: u32) -> Self {
-        self.sqpoll = Some(idle_ms);
+    pub fn iouring_sqpoll(self, idle_ms: u32) -> Self {
+        let _ = idle_ms;
         self
     }
 

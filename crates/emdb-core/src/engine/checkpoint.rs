@@ -30,6 +30,7 @@ use emdb_index::HashIndex;
 use emdb_journal::Lsn;
 
 use super::area::{EngineArea, IndexRef};
+use super::swap::{sibling, write_durably};
 use super::{Inner, Registry, Space};
 use crate::codec::Codec;
 use crate::error::Result;
@@ -39,9 +40,7 @@ const SEALED_MAGIC: &[u8; 8] = b"EMDBIDXS";
 
 /// `<path>.index`.
 pub(crate) fn index_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".index");
-    PathBuf::from(name)
+    sibling(path, ".index")
 }
 
 /// The indexes and names a checkpoint restores.
@@ -117,7 +116,7 @@ impl Inner {
     /// only what is written after. Writers pause while the indexes are copied (about a
     /// millisecond per 100,000 keys), not while the file is written.
     pub(crate) fn write_checkpoint(&self) -> Result<()> {
-        let (bytes, last, end, state) = {
+        let (bytes, crc, last, end, state) = {
             let registry = self.registry.lock();
             let _stripes = self.lock_all_stripes();
             let _gate = self.batch_gate.write();
@@ -153,24 +152,14 @@ impl Inner {
             }
             let crc = crc32c::crc32c(&out);
             out.extend_from_slice(&crc.to_le_bytes());
-            (out, last, end, Arc::clone(&state))
+            (out, crc, last, end, Arc::clone(&state))
         };
-        let target = index_path(self.data_path());
-        let tmp = {
-            let mut name = target.as_os_str().to_owned();
-            name.push(".tmp");
-            PathBuf::from(name)
-        };
-        std::fs::write(&tmp, &bytes)?;
-        std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, &target)?;
-        if let Some(dir) = target.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
+        let data = self.data_path();
+        write_durably(&index_path(data), &sibling(data, ".index.tmp"), &bytes)?;
         let area = EngineArea {
             index: Some(IndexRef {
                 covered_end: end,
-                crc: crc32c::crc32c(&bytes[..bytes.len() - 4]),
+                crc,
                 len: bytes.len() as u64,
             }),
             crypto: state.codec.meta().1,

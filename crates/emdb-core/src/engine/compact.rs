@@ -88,7 +88,7 @@ impl Target {
                     space
                         .index
                         .insert(key, loc, |l| holds_key(&codec, &view, l, ns, key, &mut failed))?;
-                    if let Some(range) = &space.range {
+                    if let Some(range) = space.live_range() {
                         range.insert(key, loc);
                     }
                 }
@@ -98,7 +98,7 @@ impl Target {
                         .index
                         .remove(key, |l| holds_key(&codec, &view, l, ns, key, &mut failed))
                         .is_some()
-                        && let Some(range) = &space.range
+                        && let Some(range) = space.live_range()
                     {
                         range.remove(key);
                     }
@@ -251,7 +251,7 @@ impl Inner {
                 }
             }
             // A range index nobody has built yet (see `Space`) stays unbuilt in the copy.
-            let view = target.journal.snapshot_through(target.journal.end())?;
+            let view = target.journal.snapshot()?;
             for (&id, space) in &target.spaces {
                 let built = match id {
                     0 => captured.state.default.range_is_ready(),

@@ -191,7 +191,7 @@ impl State {
 
     /// A view of the log covering every record indexed so far.
     pub(crate) fn view(&self) -> Result<emdb_journal::Snapshot> {
-        Ok(self.journal.snapshot_through(self.journal.end())?)
+        Ok(self.journal.snapshot()?)
     }
 }
 
@@ -263,7 +263,7 @@ impl Inner {
     }
 
     /// Opens the database under a lock already held.
-    pub(crate) fn open_locked(config: Config, lock: Arc<JournalLock>) -> Result<Inner> {
+    fn open_locked(config: Config, lock: Arc<JournalLock>) -> Result<Inner> {
         let data = lock.data_path().to_path_buf();
         swap::recover(&data)?;
         // Scratch files of a compaction that did not finish: the database never used them.

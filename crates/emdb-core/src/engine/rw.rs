@@ -10,7 +10,7 @@ use emdb_journal::{Lsn, Snapshot};
 use super::{Inner, Space, SpaceRef, State, holds_key};
 use crate::codec::{Codec, narrow};
 use crate::error::{Error, Result};
-use crate::options::{expired_now, now_ms};
+use crate::options::expired_now;
 use crate::record::{self, Record};
 use crate::value::ValueRef;
 
@@ -145,21 +145,39 @@ fn append_insert(state: &State, space: &Space, ns: u32, key: &[u8], value: &[u8]
     Ok(())
 }
 
+/// Removes `key` from the indexes of `space`, its slot told apart from other keys' by
+/// reading their records (a batch's remove, whose location nobody looked up).
 fn index_remove(state: &State, space: &Space, view: &Snapshot, ns: u32, key: &[u8]) -> Result<Option<Location>> {
     let mut failed = None;
-    let removed = space
-        .index
-        .remove(key, |l| holds_key(&state.codec, view, l, ns, key, &mut failed));
+    let removed = index_remove_where(state, space, key, |l| {
+        holds_key(&state.codec, view, l, ns, key, &mut failed)
+    });
+    match failed {
+        Some(e) if removed.is_none() => Err(e),
+        _ => Ok(removed),
+    }
+}
+
+/// Removes `key`, which the caller found at `loc` under its stripe: the slot is the one
+/// holding `loc`, so no record is read again.
+fn index_remove_at(state: &State, space: &Space, key: &[u8], loc: Location) -> Option<Location> {
+    index_remove_where(state, space, key, |l| l.offset == loc.offset)
+}
+
+fn index_remove_where(
+    state: &State,
+    space: &Space,
+    key: &[u8],
+    is_key: impl FnMut(Location) -> bool,
+) -> Option<Location> {
+    let removed = space.index.remove(key, is_key);
     state.account(0, removed.map_or(0, |r| u64::from(r.len)));
     if removed.is_some()
         && let Some(range) = space.live_range()
     {
         range.remove(key);
     }
-    match failed {
-        Some(e) if removed.is_none() => Err(e),
-        _ => Ok(removed),
-    }
+    removed
 }
 
 impl Inner {
@@ -254,7 +272,7 @@ impl Inner {
         let mut tombstone = Vec::new();
         record::remove(&mut tombstone, ns, key);
         state.codec.append(&state.journal, &tombstone)?;
-        index_remove(&state, &space, &view, ns, key)?;
+        index_remove_at(&state, &space, key, loc);
         Ok(old)
     }
 
@@ -387,7 +405,7 @@ impl Inner {
     /// current record (a concurrent re-insert survives). Returns how many were removed.
     #[cfg(feature = "ttl")]
     pub(crate) fn sweep_expired(&self, ns: u32) -> Result<usize> {
-        let now = now_ms();
+        let now = crate::options::now_ms();
         let listing = self.snapshot(ns)?;
         let mut removed = 0;
         for loc in listing.locations.into_iter().filter(|l| l.is_expired(now)) {
@@ -397,14 +415,14 @@ impl Inner {
             let _stripe = self.stripe(ns, &key).write();
             let state = self.state.load();
             let space = state.space(ns)?;
-            let current = state.view()?;
-            if find(&state.codec, &space, &current, ns, &key)?.map(|(l, _)| l) != Some(loc) {
+            // Still the key's record? (A concurrent re-insert moved it: that one stays.)
+            if space.index.get(&key, |l| l.offset == loc.offset).is_none() {
                 continue;
             }
             let mut rec = Vec::new();
             record::remove(&mut rec, ns, &key);
             state.codec.append(&state.journal, &rec)?;
-            index_remove(&state, &space, &current, ns, &key)?;
+            index_remove_at(&state, &space, &key, loc);
             removed += 1;
         }
         Ok(removed)

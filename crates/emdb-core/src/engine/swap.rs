@@ -63,13 +63,9 @@ fn len_of(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-/// Writes the intent marker of the database at `data` durably (temporary file, sync,
-/// rename, directory sync).
-#[cfg(feature = "encrypt")]
-pub(crate) fn write_marker(data: &Path, keep_backup: bool) -> Result<()> {
-    let marker = sibling(data, ".encadmin");
-    let tmp = sibling(data, ".encadmin.tmp");
-    let body = format!("{MARKER_HEAD}\nkeep_backup={}\n", u8::from(keep_backup));
+/// Replaces `path` with `bytes` durably: written to `tmp` (owner-only where the platform
+/// has modes), synced through the same handle, renamed over `path`, directory synced.
+pub(crate) fn write_durably(path: &Path, tmp: &Path, bytes: &[u8]) -> Result<()> {
     {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -78,12 +74,24 @@ pub(crate) fn write_marker(data: &Path, keep_backup: bool) -> Result<()> {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(&tmp)?;
-        std::io::Write::write_all(&mut file, body.as_bytes())?;
+        let mut file = options.open(tmp)?;
+        std::io::Write::write_all(&mut file, bytes)?;
         file.sync_all()?;
     }
-    std::fs::rename(&tmp, &marker)?;
-    sync_dir(data)
+    std::fs::rename(tmp, path)?;
+    sync_dir(path)
+}
+
+/// Writes the intent marker of the database at `data` durably (temporary file, sync,
+/// rename, directory sync).
+#[cfg(feature = "encrypt")]
+pub(crate) fn write_marker(data: &Path, keep_backup: bool) -> Result<()> {
+    let body = format!("{MARKER_HEAD}\nkeep_backup={}\n", u8::from(keep_backup));
+    write_durably(
+        &sibling(data, ".encadmin"),
+        &sibling(data, ".encadmin.tmp"),
+        body.as_bytes(),
+    )
 }
 
 /// Runs the swap's steps for the database at `data` (see the module docs); each step is
