@@ -105,8 +105,10 @@ fn writers_and_readers_carry_on_during_compaction() -> Result<(), Error> {
     while written.load(Ordering::Acquire) < 200 {
         std::thread::yield_now();
     }
+    let before = written.load(Ordering::Acquire);
     db.compact()?;
     let during = written.load(Ordering::Acquire);
+    assert!(during > before, "no write finished while the compaction ran");
     std::thread::sleep(std::time::Duration::from_millis(20));
     stop.store(true, Ordering::Release);
     writer.join().expect("writer")?;

@@ -328,33 +328,3 @@ fn readers_never_observe_half_a_batch() -> Result<(), Error> {
     assert_eq!(number(db.get("b")?), COMMITS);
     Ok(())
 }
-
-#[test]
-fn concurrent_flushes_all_succeed_and_cover_their_writes() -> Result<(), Error> {
-    let (_dir, path) = temp_path("flush.emdb");
-    let db = Emdb::open(&path)?;
-    let threads: Vec<_> = (0..4u32)
-        .map(|t| {
-            let db = db.clone();
-            thread::spawn(move || -> Result<(), Error> {
-                for i in 0..50u32 {
-                    db.insert(format!("t{t}/{i}"), i.to_le_bytes())?;
-                    db.flush()?;
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().expect("flushing thread")?;
-    }
-    drop(db);
-    let db = Emdb::open(&path)?;
-    assert_eq!(db.len()?, 200);
-    for t in 0..4u32 {
-        for i in 0..50u32 {
-            assert_eq!(db.get(format!("t{t}/{i}"))?, Some(i.to_le_bytes().to_vec()));
-        }
-    }
-    Ok(())
-}
