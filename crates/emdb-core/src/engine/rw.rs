@@ -406,10 +406,26 @@ impl Inner {
     #[cfg(feature = "ttl")]
     pub(crate) fn sweep_expired(&self, ns: u32) -> Result<usize> {
         let now = crate::options::now_ms();
-        let listing = self.snapshot(ns)?;
+        // Only the expired locations are collected (every key is checked again under its
+        // stripe below, so no gate is needed), and an index where nothing expires is not
+        // walked at all: this runs at every open.
+        let (view, codec, expired) = {
+            let state = self.state.load();
+            let space = state.space(ns)?;
+            if space.index.expiring_len() == 0 {
+                return Ok(0);
+            }
+            let mut expired = Vec::new();
+            space.index.for_each(|l| {
+                if l.is_expired(now) {
+                    expired.push(l);
+                }
+            });
+            (state.view()?, state.codec.clone(), expired)
+        };
         let mut removed = 0;
-        for loc in listing.locations.into_iter().filter(|l| l.is_expired(now)) {
-            let Some(key) = super::key_at(&listing.codec, &listing.view, loc)? else {
+        for loc in expired {
+            let Some(key) = super::key_at(&codec, &view, loc)? else {
                 continue;
             };
             let _stripe = self.stripe(ns, &key).write();

@@ -294,6 +294,25 @@ impl<S: BuildHasher> HashIndex<S> {
         self.shards.iter().map(|s| s.0.write().retain(&mut keep)).sum()
     }
 
+    /// How many entries carry an expiry (`expires_at != 0`), counted from the expiries the
+    /// tables keep beside their slots: no slot is visited. A store whose index has none
+    /// can skip looking for expired entries.
+    ///
+    /// ```
+    /// use emdb_index::{HashIndex, Location};
+    ///
+    /// let index = HashIndex::new();
+    /// index.insert(b"forever", Location::new(0, 8), |_| false)?;
+    /// assert_eq!(index.expiring_len(), 0);
+    /// index.insert(b"soon", Location::new(8, 8).expiring_at(5), |_| false)?;
+    /// assert_eq!(index.expiring_len(), 1);
+    /// # Ok::<(), emdb_index::Error>(())
+    /// ```
+    #[must_use]
+    pub fn expiring_len(&self) -> usize {
+        self.shards.iter().map(|s| s.0.read().expiring()).sum()
+    }
+
     /// Slots allocated across the shards (entries divided by this is the load factor).
     #[must_use]
     pub fn capacity(&self) -> usize {

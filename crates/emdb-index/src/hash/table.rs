@@ -42,6 +42,11 @@ impl Table {
         self.len
     }
 
+    /// Entries whose location carries an expiry.
+    pub(crate) fn expiring(&self) -> usize {
+        self.expiries.len()
+    }
+
     pub(crate) fn capacity(&self) -> usize {
         self.slots.len()
     }
