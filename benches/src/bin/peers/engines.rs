@@ -296,8 +296,15 @@ struct Lmdb {
 
 #[allow(unsafe_code, reason = "heed's environment open is an unsafe fn")]
 impl Lmdb {
+    /// Opens the environment in `dir`: the compacted copy if a compaction made one (it
+    /// stays where it was written, see `compact`).
     fn open(dir: &Path) -> Result<Self> {
-        Lmdb::open_at(dir.join("lmdb"))
+        let compacted = dir.join("lmdb.compacted");
+        Lmdb::open_at(if compacted.exists() {
+            compacted
+        } else {
+            dir.join("lmdb")
+        })
     }
 
     fn open_at(dir: PathBuf) -> Result<Self> {
@@ -385,22 +392,16 @@ impl Engine for Lmdb {
         })
     }
     fn compact(&mut self) -> Result<bool> {
-        // LMDB compacts by copying: write a compacted copy, close the environment, put the
-        // copy in its place and open it again.
+        // LMDB compacts by copying: write a compacted copy, open it, close and delete the
+        // old environment. The copy keeps its name (`open` finds it), so the row times the
+        // copy and one open, nothing else.
         let copy = self.dir.with_extension("compacted");
         std::fs::create_dir_all(&copy)?;
         self.env
             .copy_to_path(copy.join("data.mdb"), heed::CompactionOption::Enabled)?;
-        let old = std::mem::replace(self, Lmdb::open_at(copy.clone())?);
+        let old = std::mem::replace(self, Lmdb::open_at(copy)?);
         old.env.prepare_for_closing().wait();
         std::fs::remove_dir_all(&old.dir)?;
-        let copied = std::mem::replace(self, Lmdb::open_at(old.dir.with_extension("swap"))?);
-        copied.env.prepare_for_closing().wait();
-        std::fs::rename(&copy, &old.dir)?;
-        let placeholder = std::mem::replace(self, Lmdb::open_at(old.dir)?);
-        let placeholder_dir = placeholder.dir.clone();
-        placeholder.env.prepare_for_closing().wait();
-        std::fs::remove_dir_all(placeholder_dir)?;
         Ok(true)
     }
 }
