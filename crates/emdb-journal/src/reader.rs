@@ -122,8 +122,10 @@ impl Frame {
         let f = FrameAt::decode(map.bytes(), lsn.get()).map_err(|_| Error::NoFrame { lsn })?;
         let start = usize::try_from(f.payload_at).map_err(|_| Error::NoFrame { lsn })?;
         let (batch, more) = match f.content {
-            Content::Plain | Content::Padding => (false, false),
+            Content::Plain => (false, false),
             Content::Batch(b) => (true, b.more()),
+            // The journal's own filler: there is no frame of the caller's at `lsn`.
+            Content::Padding => return Err(Error::NoFrame { lsn }),
         };
         let (payload, len) = (start..start + f.payload.len(), f.len);
         Ok(Frame {
@@ -377,6 +379,10 @@ impl<'a> Iterator for Frames<'a> {
         match FrameAt::decode(self.bytes, self.pos) {
             Ok(inner) => {
                 self.pos += inner.len as u64;
+                if matches!(inner.content, Content::Padding) {
+                    // The journal's own filler (a gap of an emdb 1.0 log): no caller's frame.
+                    return self.next();
+                }
                 Some(Ok(FrameRef { inner }))
             }
             Err(reason) => {

@@ -71,10 +71,15 @@ fn gaps_in_an_emdb_1_log_are_skipped_then_padded() -> emdb_journal::Result<()> {
         std::fs::write(common::sibling(&path, ".meta"), v1_sidecar())?;
         let (journal, seen) = replayed(&path)?;
         assert_eq!(seen, kept, "gaps {gaps:?}");
-        assert_eq!(
-            journal.recovery().scan.holes.len(),
-            if gaps == [2, 3] { 1 } else { gaps.len() }
-        );
+        let holes = journal.recovery().scan.holes.clone();
+        assert_eq!(holes.len(), if gaps == [2, 3] { 1 } else { gaps.len() });
+        // The padding is the journal's own: no caller sees it as a frame.
+        let snapshot = journal.snapshot()?;
+        let frames = snapshot.frames(Lsn::ZERO).collect::<emdb_journal::Result<Vec<_>>>()?;
+        assert_eq!(frames.len(), kept.len(), "gaps {gaps:?}");
+        for &(from, _) in &holes {
+            assert!(matches!(journal.read(from), Err(Error::NoFrame { .. })));
+        }
         journal.append(b"after")?;
         // The sidecar becomes ours (as the engine's first open makes it), under which a gap
         // would be damage.
