@@ -1,17 +1,14 @@
 //! The key-value basics of API.md §1: insert, get, zero-copy get, remove, contains, len,
 //! clear, with empty and binary keys and values.
 
-use emdb::{Emdb, Error};
+mod common;
 
-fn db() -> (tempfile::TempDir, Emdb) {
-    let dir = tempfile::tempdir().expect("dir");
-    let db = Emdb::open(dir.path().join("kv.emdb")).expect("open");
-    (dir, db)
-}
+use common::temp_db;
+use emdb::{Emdb, Error};
 
 #[test]
 fn insert_get_replace_remove() -> Result<(), Error> {
-    let (_dir, db) = db();
+    let (_dir, _path, db) = temp_db();
     assert!(db.is_empty()?);
     db.insert("a", "1")?;
     db.insert(b"b".to_vec(), vec![2u8])?;
@@ -31,7 +28,7 @@ fn insert_get_replace_remove() -> Result<(), Error> {
 
 #[test]
 fn empty_and_binary_keys_and_values() -> Result<(), Error> {
-    let (_dir, db) = db();
+    let (_dir, _path, db) = temp_db();
     db.insert("", "empty key")?;
     db.insert("empty value", "")?;
     let binary: Vec<u8> = (0..=255).collect();
@@ -45,7 +42,7 @@ fn empty_and_binary_keys_and_values() -> Result<(), Error> {
 
 #[test]
 fn zero_copy_values_compare_and_outlive_writes() -> Result<(), Error> {
-    let (_dir, db) = db();
+    let (_dir, _path, db) = temp_db();
     db.insert("k", "value one")?;
     let v = db.get_zerocopy("k")?.expect("present");
     db.insert("k", "value two")?;
@@ -97,7 +94,7 @@ fn clear_removes_everything_durably() -> Result<(), Error> {
 
 #[test]
 fn records_over_the_frame_cap_are_invalid_input_and_change_nothing() -> Result<(), Error> {
-    let (_dir, db) = db();
+    let (_dir, _path, db) = temp_db();
     let huge = vec![0u8; (256 << 20) + 1];
     match db.insert("big", huge) {
         Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput),
@@ -111,7 +108,7 @@ fn records_over_the_frame_cap_are_invalid_input_and_change_nothing() -> Result<(
 
 #[test]
 fn large_values_near_a_megabyte_round_trip() -> Result<(), Error> {
-    let (_dir, db) = db();
+    let (_dir, _path, db) = temp_db();
     let value: Vec<u8> = (0..(1 << 20)).map(|i| (i % 251) as u8).collect();
     db.insert("big", value.clone())?;
     assert_eq!(db.get("big")?, Some(value.clone()));
@@ -121,12 +118,13 @@ fn large_values_near_a_megabyte_round_trip() -> Result<(), Error> {
 
 #[test]
 fn handles_share_one_engine_and_debug_shows_the_path() -> Result<(), Error> {
-    let (_dir, db) = db();
+    let (_dir, path, db) = temp_db();
     let other = db.clone_handle();
     other.insert("shared", "yes")?;
     assert_eq!(db.get("shared")?, Some(b"yes".to_vec()));
     let text = format!("{db:?}");
-    assert!(text.contains("kv.emdb"), "{text}");
+    let name = path.file_name().expect("file name").to_string_lossy();
+    assert!(text.contains(name.as_ref()), "{text}");
     fn send_sync<T: Send + Sync>() {}
     send_sync::<Emdb>();
     Ok(())

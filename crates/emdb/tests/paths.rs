@@ -6,12 +6,8 @@ mod common;
 
 use std::path::Path;
 
-use common::temp_path;
+use common::{is_invalid_config, temp_path};
 use emdb::{Emdb, EmdbBuilder, Error};
-
-fn is_invalid_config<T>(r: Result<T, Error>) -> bool {
-    matches!(r, Err(Error::InvalidConfig(_)))
-}
 
 /// The names below `dir`, sorted.
 fn listing(dir: &Path) -> Vec<String> {

@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::ops::{Bound, RangeBounds};
 
-use common::{open_ranged, temp_db, temp_path, temp_range_db};
+use common::{is_invalid_config, open_ranged, temp_db, temp_path, temp_range_db};
 use emdb::{Emdb, Error};
 use proptest::prelude::*;
 
@@ -313,10 +313,6 @@ fn namespaces_have_their_own_ranges_and_cursors() -> Result<(), Error> {
     assert!(ns.range(..)?.is_empty());
     assert_eq!(other.range(..)?.len(), 1);
     Ok(())
-}
-
-fn is_invalid_config<T>(r: Result<T, Error>) -> bool {
-    matches!(r, Err(Error::InvalidConfig(_)))
 }
 
 #[test]

@@ -33,6 +33,11 @@ pub fn temp_range_db() -> (tempfile::TempDir, PathBuf, Emdb) {
     (dir, path, db)
 }
 
+/// Whether `r` is the `InvalidConfig` error (a bad argument or a feature not enabled).
+pub fn is_invalid_config<T>(r: Result<T, emdb::Error>) -> bool {
+    matches!(r, Err(emdb::Error::InvalidConfig(_)))
+}
+
 /// Opens `path` with range scans enabled.
 pub fn open_ranged(path: &Path) -> Emdb {
     Emdb::builder()
