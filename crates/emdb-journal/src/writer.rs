@@ -118,6 +118,18 @@ impl Plan {
     }
 }
 
+/// A placed record must be exactly as long as announced: its neighbours' offsets, and
+/// what was sealed with them, depend on it.
+fn check_placed(written: usize, announced: usize) -> Result<()> {
+    if written == announced {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(
+            "a placed record's length differs from the length announced for it",
+        ))
+    }
+}
+
 fn check_tag(payload: &[u8]) -> Result<()> {
     match payload.first().filter(|t| batch::RESERVED_TAGS.contains(t)) {
         Some(&tag) => Err(Error::ReservedTag { tag }),
@@ -171,11 +183,7 @@ impl Journal {
             let mut st = self.lock_state();
             let mut payload = Vec::with_capacity(len);
             place(st.tail + frame::HEADER_LEN as u64, &mut payload).map_err(|source| Error::Placed { source })?;
-            if payload.len() != len {
-                return Err(Error::InvalidArgument(
-                    "a placed record's length differs from the length announced for it",
-                ));
-            }
+            check_placed(payload.len(), len)?;
             check_tag(&payload)?;
             self.append_locked(&mut st, &payload)?
         };
@@ -253,17 +261,22 @@ impl Journal {
         let receipt = {
             let mut st = self.lock_state();
             let offsets = plan.offsets_from(st.tail, lens);
-            let mut records = Vec::with_capacity(lens.len());
+            // Every record appended to one buffer: one allocation for the batch.
+            let mut bytes = Vec::with_capacity(lens.iter().sum());
             for (i, (&len, &offset)) in lens.iter().zip(&offsets).enumerate() {
-                let mut record = Vec::with_capacity(len);
-                place(i, offset, &mut record).map_err(|source| Error::Placed { source })?;
-                if record.len() != len {
-                    return Err(Error::InvalidArgument(
-                        "a placed record's length differs from the length announced for it",
-                    ));
-                }
-                records.push(record);
+                let before = bytes.len();
+                place(i, offset, &mut bytes).map_err(|source| Error::Placed { source })?;
+                check_placed(bytes.len() - before, len)?;
             }
+            let mut at = 0;
+            let records: Vec<&[u8]> = lens
+                .iter()
+                .map(|&len| {
+                    let record = &bytes[at..at + len];
+                    at += len;
+                    record
+                })
+                .collect();
             let receipt = self.batch_locked(&mut st, &records, &plan)?;
             if receipt.offsets != offsets {
                 return Err(self.poison(Error::Corrupt {
