@@ -1,4 +1,13 @@
 //! The error type users see: emdb 1.0's variants, with the same names and meanings.
+//!
+//! Causes are kept, never flattened into text: where the variant is emdb 1.0's `Io`, the
+//! lower layer's error (a journal or index error, such as `emdb_journal::Error::Poisoned`)
+//! is the `io::Error`'s inner error, reachable through `source()` and `io::Error::get_ref`,
+//! and an operating-system failure stays the operating system's `io::Error` (kind and code
+//! kept). `Display` names what failed, never its cause again, so printing the `source()`
+//! chain prints each fact once. The variants whose 1.0 shape holds only a text
+//! (`Corrupted`, `InvalidConfig`, `Encryption`) or a path (`LockBusy`) carry what that
+//! shape can; `Emdb::lock_holder` tells who holds a busy lock.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -69,7 +78,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("emdb: ")?;
         match self {
-            Error::Io(e) => write!(f, "I/O failed: {e}"),
+            // The cause (the operating system's error, or the layer's error it carries) is
+            // the source, not part of this text: see the module docs.
+            Error::Io(e) => write!(f, "I/O failed ({})", e.kind()),
             Error::MagicMismatch => f.write_str("the file is not an emdb database"),
             Error::VersionMismatch { found, expected } => {
                 write!(
@@ -87,7 +98,7 @@ impl fmt::Display for Error {
             Error::Corrupted { offset, reason } => write!(f, "database is corrupted at offset {offset}: {reason}"),
             Error::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
             Error::LockBusy { path } => write!(f, "database is locked by another handle: {}", path.display()),
-            Error::LockfileError(e) => write!(f, "lock file error: {e}"),
+            Error::LockfileError(e) => write!(f, "lock file could not be used ({})", e.kind()),
             #[cfg(feature = "nested")]
             Error::InvalidPath => f.write_str("nested key prefix must not be empty"),
             #[cfg(feature = "ttl")]
@@ -151,5 +162,116 @@ impl From<emdb_index::Error> for Error {
             emdb_index::Error::Snapshot { reason } => Error::Corrupted { offset: 0, reason },
             other => Error::Io(std::io::Error::other(other)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::Error;
+    use emdb_journal::Error as J;
+
+    /// The journal error an `Io` carries, if any.
+    fn carried(e: &Error) -> Option<&J> {
+        match e {
+            Error::Io(io) => io.get_ref()?.downcast_ref::<J>(),
+            _ => None,
+        }
+    }
+
+    /// Every `source()` step of `e`, outermost first, as text.
+    fn chain(e: &Error) -> Vec<String> {
+        let mut out = vec![e.to_string()];
+        let mut next = e.source();
+        while let Some(s) = next {
+            out.push(s.to_string());
+            next = s.source();
+        }
+        out
+    }
+
+    /// No level of a chain repeats the text of the level below it.
+    fn assert_no_repeats(e: &Error) {
+        let chain = chain(e);
+        for pair in chain.windows(2) {
+            assert!(!pair[0].contains(&pair[1]), "{:?} repeats its cause", chain);
+        }
+    }
+
+    #[test]
+    fn journal_states_travel_inside_io_as_the_source() {
+        for j in [
+            J::Poisoned,
+            J::ReadOnly,
+            J::InvalidArgument("bad"),
+            J::OutOfRange { offset: 1, end: 2 },
+        ] {
+            let text = j.to_string();
+            let e = Error::from(j);
+            let inner = carried(&e).expect("the journal error is the io::Error's inner error");
+            assert_eq!(inner.to_string(), text);
+            assert!(matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::Other));
+            assert!(!e.to_string().contains(&text), "Display repeats the cause: {e}");
+            assert_eq!(chain(&e).get(1), Some(&text));
+            assert_no_repeats(&e);
+        }
+        assert!(matches!(carried(&Error::from(J::Poisoned)), Some(J::Poisoned)));
+        assert!(matches!(carried(&Error::from(J::ReadOnly)), Some(J::ReadOnly)));
+    }
+
+    #[test]
+    fn an_operating_system_failure_stays_the_operating_systems() {
+        let os = std::io::Error::from_raw_os_error(28); // ENOSPC on Linux, some code elsewhere
+        let kind = os.kind();
+        let e = Error::from(J::Io(os));
+        match &e {
+            Error::Io(io) => {
+                assert_eq!(io.raw_os_error(), Some(28));
+                assert_eq!(io.kind(), kind);
+            }
+            other => panic!("not Io: {other:?}"),
+        }
+        assert_no_repeats(&e);
+        assert!(e.source().is_some());
+    }
+
+    #[test]
+    fn a_record_too_large_is_invalid_input_carrying_the_journals_error() {
+        let e = Error::from(J::TooLarge {
+            len: 1 << 30,
+            max: 1 << 28,
+        });
+        assert!(matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidInput));
+        assert!(matches!(carried(&e), Some(J::TooLarge { .. })));
+        assert_no_repeats(&e);
+    }
+
+    #[test]
+    fn lock_failures_keep_their_operating_system_error() {
+        let e = Error::from(J::Lock {
+            path: "db.lock".into(),
+            source: std::io::Error::from_raw_os_error(13),
+        });
+        match &e {
+            Error::LockfileError(io) => assert_eq!(io.raw_os_error(), Some(13)),
+            other => panic!("not LockfileError: {other:?}"),
+        }
+        assert_no_repeats(&e);
+    }
+
+    #[test]
+    fn index_errors_travel_inside_io() {
+        let e = Error::from(emdb_index::Error::LocationOutOfRange {
+            offset: 1 << 50,
+            len: 1,
+        });
+        assert!(matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidInput));
+        let inner = match &e {
+            Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<emdb_index::Error>()),
+            _ => None,
+        };
+        assert!(inner.is_some());
+        assert_no_repeats(&e);
     }
 }

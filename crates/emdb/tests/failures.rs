@@ -153,6 +153,27 @@ fn errors_print_with_the_emdb_prefix_and_keep_their_cause() {
     assert!(matches!(from_io, Error::Io(_)));
 }
 
+/// An operating-system failure reaches the caller as that failure (kind and code kept,
+/// as the `source()`), and the `Display` of each level of the chain names its own fact
+/// without repeating the one below it.
+#[cfg(unix)]
+#[test]
+fn an_io_failure_keeps_the_operating_systems_error_as_its_source() -> Result<(), Error> {
+    use std::error::Error as _;
+    let dir = tempfile::tempdir()?;
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, b"x")?;
+    let err = match Emdb::open(not_a_dir.join("db.emdb")) {
+        Err(e) => e,
+        Ok(_) => panic!("a database under a regular file opened"),
+    };
+    let Error::Io(io) = &err else { panic!("not Io: {err:?}") };
+    assert!(io.raw_os_error().is_some(), "the OS error code is kept: {io:?}");
+    let source = err.source().expect("the cause is the source").to_string();
+    assert!(!err.to_string().contains(&source), "`{err}` repeats `{source}`");
+    Ok(())
+}
+
 #[cfg(target_os = "linux")]
 mod disk_full {
     //! A file-size limit set in a child process makes writes fail for real: the failure is
