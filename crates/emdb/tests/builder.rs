@@ -1,4 +1,4 @@
-//! The builder's plain behaviour (API.md §2, §7): defaults, clone, debug, the accepted
+//! The builder's plain behaviour (docs/COMPATIBILITY.md §2, §7): defaults, clone, debug, the accepted
 //! no-op knob, and the derives of the plain types.
 
 use std::time::Duration;

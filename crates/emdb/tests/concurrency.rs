@@ -1,4 +1,4 @@
-//! Many threads on one database (API.md §1, issue guarantees 1 and 2): no lost updates for
+//! Many threads on one database (docs/COMPATIBILITY.md §1, README guarantees 1 and 2): no lost updates for
 //! distinct keys, readers see only written values, the index equals the log after
 //! reopen, one of two racing removes wins, disjoint transactions all apply, batches are
 //! visible all at once, and concurrent flushes all succeed.

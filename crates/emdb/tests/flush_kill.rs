@@ -1,4 +1,4 @@
-//! Concurrent flushes (API.md §1 "Durability"): four threads each insert and flush; when
+//! Concurrent flushes (docs/COMPATIBILITY.md §1 "Durability"): four threads each insert and flush; when
 //! every flush has returned the process is killed, with no clean close to flush for them,
 //! and every write must be there. Its own test binary: the child it spawns must not
 //! inherit other tests' database locks.

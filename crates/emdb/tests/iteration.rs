@@ -1,4 +1,4 @@
-//! Iteration (API.md §1 "Iteration", §4): `iter` and `keys` are snapshots taken at the
+//! Iteration (docs/COMPATIBILITY.md §1 "Iteration", §4): `iter` and `keys` are snapshots taken at the
 //! call, iterators outlive the handle and are `Send`, `try_iter` agrees with `iter`,
 //! namespaces iterate alone, and a large database yields each key exactly once.
 

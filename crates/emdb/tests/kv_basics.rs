@@ -1,4 +1,4 @@
-//! The key-value basics of API.md §1: insert, get, zero-copy get, remove, contains, len,
+//! The key-value basics of docs/COMPATIBILITY.md §1: insert, get, zero-copy get, remove, contains, len,
 //! clear, with empty and binary keys and values.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The database lock (API.md §1 "Locks", §11): a second opener in this process or another
+//! The database lock (docs/COMPATIBILITY.md §1 "Locks", §11): a second opener in this process or another
 //! gets `LockBusy` naming `<path>.lock`; the lock goes with its holder; `lock_holder`
 //! names the holder and `break_lock` clears stale files.
 

@@ -1,4 +1,4 @@
-//! Where a database lives (API.md §2, §11 "Data-dir resolution"): `data_root` /
+//! Where a database lives (docs/COMPATIBILITY.md §2, §11 "Data-dir resolution"): `data_root` /
 //! `app_name` / `database_name` resolution and defaults, name checks, the exclusive
 //! `path`, symlinks, and `Emdb::path()` returning the path as given.
 

@@ -1,5 +1,5 @@
 //! Data survives reopening: flushed or simply dropped (the drop flushes), across every
-//! flush policy, with the file-level behaviour of API.md §11.
+//! flush policy, with the file-level behaviour of docs/COMPATIBILITY.md §11.
 
 use emdb::{Emdb, Error, FlushPolicy};
 

@@ -1,4 +1,4 @@
-//! Range scans and cursors (API.md §1 "Iteration", §3): every bound kind, prefixes,
+//! Range scans and cursors (docs/COMPATIBILITY.md §1 "Iteration", §3): every bound kind, prefixes,
 //! pagination with `iter_from` / `iter_after`, weakly consistent cursors, namespaces, the
 //! `InvalidConfig` error without range scans, the rebuilt index after reopen, and a
 //! `BTreeMap` model under random operations and bounds.

@@ -1,4 +1,4 @@
-//! Statistics (API.md §1 `stats`, §7 `EmdbStats`): record and namespace counts, log and
+//! Statistics (docs/COMPATIBILITY.md §1 `stats`, §7 `EmdbStats`): record and namespace counts, log and
 //! file sizes, the builder's choices, and index memory bounded per key.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Time-to-live (API.md §1 "TTL", feature `ttl`): expiry arithmetic, `expires_at` / `ttl`
+//! Time-to-live (docs/COMPATIBILITY.md §1 "TTL", feature `ttl`): expiry arithmetic, `expires_at` / `ttl`
 //! / `persist`, expired records hidden on every read path yet counted by `len()` until
 //! swept, compare-and-remove sweeping, the sweep on open, overflow, namespaces and
 //! transactions.
