@@ -22,7 +22,8 @@ pub enum Error {
     Io(std::io::Error),
     /// The file at the path is not an emdb database (it was not modified).
     MagicMismatch,
-    /// The sidecar `<path>.meta` has a format version this build does not know.
+    /// The sidecar `<path>.meta` (or the encryption-admin marker `<path>.encadmin`) has a
+    /// format version this build does not know.
     VersionMismatch {
         /// The version found.
         found: u32,

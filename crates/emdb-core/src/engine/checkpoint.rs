@@ -22,7 +22,7 @@
 //! file's CRC, length and covered end match the area; anything else is a full scan, never
 //! wrong data.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,7 +31,7 @@ use emdb_journal::Lsn;
 
 use super::area::{EngineArea, IndexRef};
 use super::swap::{sibling, write_durably};
-use super::{Inner, Registry, Space};
+use super::{Inner, Space};
 use crate::codec::Codec;
 use crate::error::Result;
 
@@ -43,10 +43,13 @@ pub(crate) fn index_path(path: &Path) -> PathBuf {
     sibling(path, ".index")
 }
 
-/// The indexes and names a checkpoint restores.
+/// The indexes and names a checkpoint restores, as the file holds them: the caller checks
+/// the bindings (see `replay::Rebuild::restore`).
 pub(crate) struct Restored {
     pub(crate) spaces: HashMap<u32, Arc<Space>>,
-    pub(crate) registry: Registry,
+    /// Every entry's id and name, in file order (the default namespace's included).
+    pub(crate) bindings: Vec<(u32, String)>,
+    pub(crate) next_id: u32,
 }
 
 /// Loads `<path>.index` if it matches `index` and `checkpoint`; `None` means "scan in
@@ -90,16 +93,14 @@ pub(crate) fn load(path: &Path, index: &IndexRef, checkpoint: Lsn, range: bool, 
         Some(head)
     };
     let mut spaces = HashMap::new();
-    let mut names = BTreeMap::new();
+    let mut bindings = Vec::new();
     for _ in 0..count {
         let id = u32::from_le_bytes(take(4)?.try_into().ok()?);
         let name_len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
         let name = std::str::from_utf8(take(name_len)?).ok()?.to_owned();
         let snap_len = usize::try_from(u64::from_le_bytes(take(8)?.try_into().ok()?)).ok()?;
         let index = HashIndex::from_snapshot(take(snap_len)?).ok()?;
-        if id != 0 {
-            names.insert(id, name);
-        }
+        bindings.push((id, name));
         spaces.insert(id, Arc::new(Space::with_index(index, range)));
     }
     if !rest.is_empty() || !spaces.contains_key(&0) {
@@ -107,7 +108,8 @@ pub(crate) fn load(path: &Path, index: &IndexRef, checkpoint: Lsn, range: bool, 
     }
     Some(Restored {
         spaces,
-        registry: Registry { names, next_id },
+        bindings,
+        next_id,
     })
 }
 

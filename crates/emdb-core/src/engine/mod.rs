@@ -17,6 +17,7 @@
 mod area;
 mod checkpoint;
 mod compact;
+mod evidence;
 mod replay;
 mod rw;
 pub(crate) mod swap;
@@ -426,14 +427,24 @@ impl Inner {
         if let Some((&id, _)) = registry.names.iter().find(|(_, n)| n.as_str() == name) {
             return Ok(id);
         }
+        // Ids grow and are never reused: 0 is the default namespace and u32::MAX is
+        // reserved, so the last id handed out is u32::MAX - 1.
         let id = registry.next_id.max(1);
+        let next = id
+            .checked_add(1)
+            .filter(|_| id != u32::MAX)
+            .ok_or(Error::InvalidConfig(
+                "namespace ids are exhausted: no more namespaces can be created in this database",
+            ))?;
+        // Taken before the append: an id whose bind was written (even if the append then
+        // failed) is never handed out again.
+        registry.next_id = next;
         let mut rec = Vec::new();
         record::bind(&mut rec, id, name.as_bytes());
         let st = self.state.load();
         st.codec.append(&st.journal, &rec)?;
         st.spaces.write().insert(id, Arc::new(Space::new(id, self.range_scans)));
         registry.names.insert(id, name.to_owned());
-        registry.next_id = id + 1;
         Ok(id)
     }
 

@@ -1,6 +1,29 @@
 //! Rebuilding the indexes from the log, in the journal's single recovery scan. For an
 //! encrypted database, the key is checked against the sidecar before the first record is
-//! read, and every record is opened (authenticated) as it is applied.
+//! read, and every record is opened (authenticated) as it is applied. An open without a
+//! key refuses a database that anything shows to be encrypted (see [`super::evidence`]).
+//!
+//! # Namespace ids
+//!
+//! Ids are handed out in increasing order and never reused, so the scan holds, besides the
+//! live bindings, the next free id and the ids unbound so far. Refused as `Corrupted`:
+//!
+//! * a bind of a reserved id (0, the default namespace, or `u32::MAX`);
+//! * a bind giving a bound id a second name, or a bound name a second id (repeating a
+//!   binding is harmless);
+//! * an unbind of an id that is not bound;
+//! * a bind of a dropped id: one unbound earlier in this scan, or, when the scan starts at
+//!   a checkpoint (which keeps only the live names and the next free id), any unbound id
+//!   below the checkpoint's next free id;
+//! * an insert, remove or clear of an id that is not bound, except the one case below.
+//!
+//! emdb 1.0.2 ignored the unbind record emdb 1.0.3 writes at `drop_namespace`, listed
+//! the namespace again under its old name and could write to it with no new bind. So an
+//! insert or remove of an id unbound earlier in this scan binds it again to the name it
+//! had, as emdb 1.0.x reads such a log, unless that name has since been bound to another
+//! id (then it is `Corrupted`). Such writes precede every record of ours (a log is emdb
+//! 1.0's until our first open rewrites its sidecar, which emdb 1.0 then refuses), and every
+//! checkpoint covers them, so a scan from a checkpoint never needs the dropped names.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -9,6 +32,7 @@ use emdb_index::Location;
 use emdb_journal::{Lsn, Record as JournalRecord, Replay, ReplayError, SidecarState};
 
 use super::area::EngineArea;
+use super::evidence::{self, Evidence};
 use super::{Registry, Space};
 use crate::codec::Codec;
 use crate::error::Error;
@@ -29,12 +53,36 @@ pub(crate) const NOT_ENCRYPTED: &str = "the database is not encrypted, and it is
 const PARAMS_LOST: &str =
     "the log holds encrypted records but the sidecar (.meta) holding their parameters is missing or damaged";
 
+/// An open without a key of a damaged sidecar over a log with no record.
+const UNPROVEN: &str = "the sidecar (.meta) is damaged and the log holds no record, so nothing shows the database is not encrypted: open it with its key, or delete the sidecar if the database is plain";
+
+/// The error of an open without a key of a database something shows to be encrypted.
+fn keyless_refusal() -> ReplayError {
+    #[cfg(feature = "encrypt")]
+    return Box::new(Error::InvalidConfig(NEEDS_KEY));
+    #[cfg(not(feature = "encrypt"))]
+    Box::new(Error::FeatureMismatch {
+        file_flags: 1,
+        build_flags: BUILD_FLAGS,
+    })
+}
+
 /// The indexes and namespace names as the log builds them.
 pub(crate) struct Rebuild {
     path: std::path::PathBuf,
     spaces: HashMap<u32, Arc<Space>>,
     names: BTreeMap<u32, String>,
     next_id: u32,
+    /// Ids unbound earlier in this scan, with the name each had (emdb 1.0.2's writes).
+    dropped: HashMap<u32, String>,
+    /// The next free id of the checkpoint the scan starts at (1 without one): an unbound
+    /// id below it was dropped before the checkpoint.
+    floor: u32,
+    /// Whether the scan met a record.
+    seen_record: bool,
+    /// An open without a key over a damaged sidecar that shows nothing either way: a
+    /// plaintext record proves the database plain; no record at all is refused.
+    unproven: bool,
     range: bool,
     codec: Codec,
     /// A key was given for a database whose sidecar says plaintext: fine only if the log
@@ -69,6 +117,10 @@ impl Rebuild {
             spaces,
             names: BTreeMap::new(),
             next_id: 1,
+            dropped: HashMap::new(),
+            floor: 1,
+            seen_record: false,
+            unproven: false,
             range,
             codec: Codec::plain(),
             must_be_empty: false,
@@ -87,6 +139,9 @@ impl Rebuild {
     /// The indexes and names, how the log's records are stored, and what the sidecar
     /// must be told. Sets encryption up when a key was given for an empty database.
     pub(crate) fn finish(mut self) -> crate::Result<Finished> {
+        if self.unproven && !self.seen_record {
+            return Err(Error::InvalidConfig(UNPROVEN));
+        }
         #[cfg(feature = "encrypt")]
         if self.must_be_empty
             && let Some(keying) = &self.keying
@@ -122,6 +177,109 @@ impl Rebuild {
         self.spaces
             .get(&ns)
             .ok_or_else(|| corrupted(offset, "a record names a namespace that was never bound"))
+    }
+
+    /// Before an insert or remove of namespace `ns`: an id unbound earlier in this scan is
+    /// bound again to its old name (emdb 1.0.2's writes, see the module docs).
+    fn revive(&mut self, ns: u32, offset: u64) -> Result<(), ReplayError> {
+        if !self.spaces.contains_key(&ns)
+            && let Some(name) = self.dropped.remove(&ns)
+        {
+            if self.names.values().any(|n| *n == name) {
+                return Err(corrupted(
+                    offset,
+                    "a record names a dropped namespace whose name now belongs to another id",
+                ));
+            }
+            self.names.insert(ns, name);
+            let range = self.range;
+            self.spaces.insert(ns, Arc::new(Space::new(ns, range)));
+        }
+        Ok(())
+    }
+
+    /// Applies a bind record (an empty name unbinds), checking the id rules of the module
+    /// docs.
+    fn bind(&mut self, ns: u32, name: &[u8], offset: u64) -> Result<(), ReplayError> {
+        if ns == 0 || ns == u32::MAX {
+            return Err(corrupted(
+                offset,
+                "a bind record names a reserved namespace id (0 or u32::MAX)",
+            ));
+        }
+        if name.is_empty() {
+            let Some(old) = self.names.remove(&ns) else {
+                return Err(corrupted(
+                    offset,
+                    "an unbind record names a namespace that is not bound",
+                ));
+            };
+            self.spaces.remove(&ns);
+            self.dropped.insert(ns, old);
+            return Ok(());
+        }
+        let name = std::str::from_utf8(name).map_err(|_| corrupted(offset, "a namespace name is not UTF-8"))?;
+        match self.names.get(&ns) {
+            Some(bound) if bound == name => return Ok(()),
+            Some(_) => {
+                return Err(corrupted(
+                    offset,
+                    "a bind record gives a bound namespace id a second name",
+                ));
+            }
+            None => {}
+        }
+        if ns < self.floor || self.dropped.contains_key(&ns) {
+            return Err(corrupted(offset, "a bind record re-binds a dropped namespace id"));
+        }
+        if self.names.values().any(|n| n == name) {
+            return Err(corrupted(
+                offset,
+                "a bind record gives a bound namespace name a second id",
+            ));
+        }
+        self.names.insert(ns, name.to_owned());
+        let range = self.range;
+        self.spaces.insert(ns, Arc::new(Space::new(ns, range)));
+        // ns < u32::MAX (checked above), so this cannot overflow.
+        self.next_id = self.next_id.max(ns + 1);
+        Ok(())
+    }
+
+    /// Takes the bindings of a checkpoint, refusing what the rules of the module docs
+    /// refuse: a reserved id, an id at or past the next free id, an id or name twice.
+    fn restore(&mut self, restored: super::checkpoint::Restored) -> Result<(), ReplayError> {
+        let next_id = restored.next_id.max(1);
+        let mut names = BTreeMap::new();
+        let mut default_seen = false;
+        for (id, name) in restored.bindings {
+            let bad = if id == 0 {
+                let twice = default_seen;
+                default_seen = true;
+                (twice || !name.is_empty()).then_some("the checkpoint binds the default namespace")
+            } else if id == u32::MAX || name.is_empty() {
+                Some("the checkpoint binds a reserved namespace id or an empty name")
+            } else if id >= next_id {
+                Some("the checkpoint binds a namespace id at or past its next free id")
+            } else if names.contains_key(&id) {
+                Some("the checkpoint gives a namespace id a second name")
+            } else if names.values().any(|n| *n == name) {
+                Some("the checkpoint gives a namespace name a second id")
+            } else {
+                None
+            };
+            if let Some(reason) = bad {
+                return Err(corrupted(0, reason));
+            }
+            if id != 0 {
+                names.insert(id, name);
+            }
+        }
+        self.spaces = restored.spaces;
+        self.names = names;
+        self.next_id = next_id;
+        self.floor = next_id;
+        Ok(())
     }
 
     /// Sets up the codec from the sidecar, checking the key. Returns the engine area.
@@ -173,8 +331,15 @@ impl Rebuild {
                 return Err(Box::new(Error::InvalidConfig(NOT_ENCRYPTED)));
             }
             self.must_be_empty = true;
+            return Ok(area);
         }
         let _ = has_checkpoint;
+        // Opened without a key: nothing may say the database is encrypted.
+        match evidence::of_sidecar(sidecar, &self.path) {
+            Evidence::Encrypted => return Err(keyless_refusal()),
+            Evidence::Unknown => self.unproven = matches!(sidecar, SidecarState::Damaged { .. }),
+            Evidence::Plain => {}
+        }
         Ok(area)
     }
 }
@@ -189,9 +354,7 @@ impl Replay for Rebuild {
         });
         match restored {
             Some((cp, restored)) => {
-                self.spaces = restored.spaces;
-                self.names = restored.registry.names;
-                self.next_id = restored.registry.next_id.max(1);
+                self.restore(restored)?;
                 Ok(cp)
             }
             None => Ok(Lsn::ZERO),
@@ -204,6 +367,11 @@ impl Replay for Rebuild {
 
     fn record_in(&mut self, rec: JournalRecord<'_>, log: &[u8]) -> Result<(), ReplayError> {
         let offset = rec.offset;
+        self.seen_record = true;
+        if !self.must_be_empty && !self.codec.is_sealed() && evidence::is_sealed_record(rec.bytes) {
+            // A sealed record opened without a key (a valid sidecar would have said so).
+            return Err(keyless_refusal());
+        }
         if self.must_be_empty {
             let sealed = rec.bytes.first().is_some_and(|t| t & 0xC0 != 0);
             return Err(if sealed {
@@ -214,6 +382,9 @@ impl Replay for Rebuild {
         }
         let plain = self.codec.open(rec.bytes, offset)?;
         let decoded = record::decode(&plain).map_err(|reason| corrupted(offset, reason))?;
+        if let Record::Insert { ns, .. } | Record::Remove { ns, .. } = decoded {
+            self.revive(ns, offset)?;
+        }
         let codec = &self.codec;
         let target = record::key_of(&plain);
         // The index's key check: is the earlier record at `l` this record's key?
@@ -241,23 +412,7 @@ impl Replay for Rebuild {
                 self.space(ns, offset)?.index.remove(key, key_in_log);
             }
             Record::Clear { ns } => self.space(ns, offset)?.index.clear(),
-            Record::Bind { ns, name } => {
-                if ns == 0 {
-                    return Err(corrupted(offset, "a bind record names the default namespace"));
-                }
-                if name.is_empty() {
-                    self.names.remove(&ns);
-                    self.spaces.remove(&ns);
-                } else {
-                    let name = std::str::from_utf8(name)
-                        .map_err(|_| corrupted(offset, "a namespace name is not UTF-8"))?
-                        .to_owned();
-                    self.names.insert(ns, name);
-                    let range = self.range;
-                    self.spaces.entry(ns).or_insert_with(|| Arc::new(Space::new(ns, range)));
-                }
-                self.next_id = self.next_id.max(ns.saturating_add(1));
-            }
+            Record::Bind { ns, name } => self.bind(ns, name, offset)?,
         }
         Ok(())
     }

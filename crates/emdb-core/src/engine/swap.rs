@@ -17,12 +17,19 @@
 //! A crash before the marker leaves the old database in place (the next open deletes the
 //! scratch files); a crash after it leaves a state from which the steps above reach the
 //! new database. Either way exactly one of the two opens, with its own key.
+//!
+//! A marker without our header is emdb 1.0's (one line of prose): its swap is finished as
+//! emdb 1.0 finishes it ([`complete_emdb1`]), keeping its `.encbak`. A marker of a newer
+//! format of ours is refused.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+#[cfg(feature = "encrypt")]
 const MARKER_HEAD: &str = "emdb-encadmin v1";
+/// What starts every marker of ours, before its format version.
+const MARKER_PREFIX: &str = "emdb-encadmin v";
 
 /// `<path><suffix>`.
 pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -128,24 +135,67 @@ pub(crate) fn complete(data: &Path, keep_backup: bool) -> Result<()> {
     sync_dir(data)
 }
 
+/// Whose intent marker a `.encadmin` file is.
+#[derive(Debug, PartialEq, Eq)]
+enum Marker {
+    /// Ours, of this format: `emdb-encadmin v1`, then options.
+    Ours { keep_backup: bool },
+    /// Anything without our header: emdb 1.0 writes one line of prose (and an empty or
+    /// torn marker completes the same way, as emdb 1.0 completes any marker file).
+    Emdb1,
+    /// Ours, of a newer format (`emdb-encadmin v<n>`, n > 1, or a version this build cannot
+    /// read, reported as 0): refused, nothing touched.
+    Newer { found: u32 },
+}
+
+/// Reads a marker's bytes.
+fn marker_kind(bytes: &[u8]) -> Marker {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default().trim_end();
+    let Some(version) = first.strip_prefix(MARKER_PREFIX) else {
+        return Marker::Emdb1;
+    };
+    match version.parse::<u32>() {
+        Ok(1) => Marker::Ours {
+            // Unreadable options keep the backup: the safe side.
+            keep_backup: !lines.any(|l| l.trim() == "keep_backup=0"),
+        },
+        Ok(found) => Marker::Newer { found },
+        Err(_) => Marker::Newer { found: 0 },
+    }
+}
+
+/// Finishes a swap emdb 1.0 began, as emdb 1.0 finishes it: it kept the old database as
+/// `<path>.encbak` (+ `.encbak.meta`) before writing its marker, so only the renames of
+/// the new files over the old ones remain, each skipped when done; the backup stays.
+fn complete_emdb1(data: &Path) -> Result<()> {
+    let new_log = sibling(data, ".enc.tmp");
+    let new_meta = sibling(data, ".enc.tmp.meta");
+    if exists(&new_meta) {
+        std::fs::rename(&new_meta, sibling(data, ".meta"))?;
+    }
+    if exists(&new_log) {
+        std::fs::rename(&new_log, data)?;
+    }
+    sync_dir(data)?;
+    remove_if_present(&sibling(data, ".encadmin"))?;
+    sync_dir(data)
+}
+
 /// What open does first, under the lock: finishes an interrupted swap, deletes the
 /// scratch of an admin run that never reached its marker, and refuses to create a new
 /// database where a backup shows one was lost.
 pub(crate) fn recover(data: &Path) -> Result<()> {
     let marker = sibling(data, ".encadmin");
     remove_if_present(&sibling(data, ".encadmin.tmp"))?;
-    match std::fs::read_to_string(&marker) {
-        Ok(text) => {
-            let mut lines = text.lines();
-            if lines.next() != Some(MARKER_HEAD) {
-                return Err(Error::Corrupted {
-                    offset: 0,
-                    reason: "the encryption-admin marker (.encadmin) is not one this build wrote",
-                });
-            }
-            // Unreadable options keep the backup: the safe side.
-            let keep_backup = !lines.any(|l| l.trim() == "keep_backup=0");
-            return complete(data, keep_backup);
+    match std::fs::read(&marker) {
+        Ok(bytes) => {
+            return match marker_kind(&bytes) {
+                Marker::Ours { keep_backup } => complete(data, keep_backup),
+                Marker::Emdb1 => complete_emdb1(data),
+                Marker::Newer { found } => Err(Error::VersionMismatch { found, expected: 1 }),
+            };
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e.into()),
