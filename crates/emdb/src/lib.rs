@@ -38,7 +38,7 @@
 //! | `ttl` | yes | per-record expiry: `insert_with_ttl`, `expires_at`, `ttl`, `persist`, `sweep_expired`, `EmdbBuilder::default_ttl` |
 //! | `nested` | no | dotted-prefix groups and `Focus` handles |
 //! | `encrypt` | no | encryption at rest (AES-256-GCM / ChaCha20-Poly1305) |
-//! | `async` | no | tokio wrappers and streams: `AsyncEmdb`, `AsyncNamespace`, and `BuildAsync` for `EmdbBuilder::build_async` (import it: `use emdb::BuildAsync;`) |
+//! | `async` | no | tokio wrappers and streams: `AsyncEmdb`, `AsyncNamespace`, and `EmdbBuilder::build_async` (inherent, as in 1.0; `BuildAsync` is kept for code that imports it) |
 //!
 //! # Layers
 //!
@@ -62,10 +62,7 @@ pub use emdb_core::Focus;
 pub use emdb_core::{AdminOptions, Cipher, EncryptionInput};
 
 #[cfg(feature = "async")]
-pub use emdb_async::{AsyncEmdb, AsyncNamespace, BuildAsync};
-
-/// The log layer, re-exported: see [`emdb_journal`].
-pub use emdb_journal as journal;
+pub use emdb_core::{AsyncEmdb, AsyncNamespace, BuildAsync};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]
