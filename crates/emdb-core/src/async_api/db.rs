@@ -271,7 +271,7 @@ impl AsyncEmdb {
     /// # Errors
     ///
     /// `InvalidConfig` for the empty name; as [`AsyncEmdb::insert`].
-    pub async fn namespace(&self, name: impl AsRef<str>) -> Result<AsyncNamespace> {
+    pub async fn namespace<N: AsRef<str>>(&self, name: N) -> Result<AsyncNamespace> {
         let (db, name) = (Arc::clone(&self.inner), owned_str(name));
         blocking(move || db.namespace(name))
             .await
@@ -284,7 +284,7 @@ impl AsyncEmdb {
     /// # Errors
     ///
     /// As [`AsyncEmdb::insert`].
-    pub async fn drop_namespace(&self, name: impl AsRef<str>) -> Result<bool> {
+    pub async fn drop_namespace<N: AsRef<str>>(&self, name: N) -> Result<bool> {
         let (db, name) = (Arc::clone(&self.inner), owned_str(name));
         blocking(move || db.drop_namespace(name)).await
     }
