@@ -21,8 +21,9 @@
 //! use tokio_stream::StreamExt;
 //!
 //! // A blocking call: file I/O, a lock held across I/O, a long computation.
-//! let len = emdb_async::run_blocking(|| std::fs::read(file!()).map(|b| b.len())).await??;
-//! assert!(len > 0);
+//! let tmp = std::env::temp_dir();
+//! let is_dir = emdb_async::run_blocking(move || std::fs::metadata(tmp).map(|m| m.is_dir())).await??;
+//! assert!(is_dir);
 //!
 //! // A blocking iterator, consumed as a stream: at most `MAX_AHEAD` items read ahead.
 //! let mut lines = emdb_async::stream_iter((0..10_000).map(|i| format!("line {i}")))?;

@@ -99,8 +99,8 @@ fn read_chunk<I: Iterator>(iter: &mut I, weigh: Weigh<I::Item>) -> (Vec<I::Item>
 /// behind, the trip's time is up, or the pump is gone. Never waits. The hand-off holds
 /// two messages and the trip only sends when it is empty, or sends its `End` when one
 /// chunk waits, so every send fits. The iterator is dropped here when it ends (or the
-/// pump is gone), since dropping an engine cursor may release the last handle on the
-/// database, which flushes the log.
+/// pump is gone), since dropping an iterator may block too (a storage engine's cursor
+/// may release the last handle on a database, which flushes it).
 fn trip<I: Iterator>(mut iter: I, out: &Sender<Handoff<I>>, weigh: Weigh<I::Item>) {
     let start = Instant::now();
     loop {
@@ -284,8 +284,8 @@ where
 /// Lets go of a trip whose stream is gone. Closing the hand-off makes the trip's next
 /// send fail, so it drops the iterator itself, on the blocking pool; an iterator the trip
 /// already handed over (an `End` queued behind the chunk being sent) goes back to the
-/// blocking pool to be dropped there, not here on a runtime worker: dropping an engine
-/// cursor may release the last handle on the database, which flushes.
+/// blocking pool to be dropped there, not here on a runtime worker: dropping an
+/// iterator may block (a storage cursor may release the last handle on a database).
 fn release<I>(rt: &Handle, mut handoff: Receiver<Handoff<I>>)
 where
     I: Iterator + Send + 'static,
