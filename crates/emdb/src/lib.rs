@@ -44,11 +44,16 @@
 //!
 //! | crate | what it is |
 //! |---|---|
-//! | [`journal`] (`emdb-journal`) | the crash-safe log: frames, ordered writes, group commit, atomic batches, recovery |
+//! | `emdb-journal` | the crash-safe log: frames, ordered writes, group commit, atomic batches, recovery |
 //! | `emdb-index` | the sharded fingerprint hash index and the skiplist range index |
 //! | `emdb-crypto` | the AEAD envelope and key derivation |
-//! | `emdb-core` | the engine composing them, and this API |
-//! | `emdb-async` | tokio wrappers and backpressured streams over the engine (`async`) |
+//! | `emdb-async` | engine-independent tokio plumbing: blocking calls, backpressured streams (`async`) |
+//! | `emdb-core` | the engine composing them, and this API (the async handles included) |
+//!
+//! This crate re-exports `emdb-core`'s API and nothing of the layers below it: their own
+//! APIs (the journal's frames, the indexes, the envelope, the plumbing) are theirs,
+//! versioned on their own and outside emdb's compatibility promise; depend on those crates
+//! directly to build on them.
 #![deny(unsafe_code)]
 
 pub use emdb_core::{

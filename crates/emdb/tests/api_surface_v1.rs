@@ -9,7 +9,10 @@
 //! behaviour of each call is tested elsewhere.
 #![allow(
     clippy::unnecessary_to_owned,
-    reason = "1.0 programs pass owned and borrowed forms alike"
+    clippy::op_ref,
+    clippy::eq_op,
+    clippy::type_complexity,
+    reason = "1.0 programs pass owned and borrowed forms alike; the types are spelled out on purpose"
 )]
 
 use std::ops::Bound;

@@ -127,7 +127,7 @@ use super::{blocking, open_stream, owned, owned_path, owned_str};
 ///
 /// As in emdb 1.0, [`EmdbBuilder::build_async`](crate::EmdbBuilder::build_async) is an
 /// inherent method: `Emdb::builder().path(p).build_async().await` compiles with only
-/// `Emdb` imported. The [`BuildAsync`] trait, which carried it before, is kept for code
+/// `Emdb` imported. The [`BuildAsync`](crate::BuildAsync) trait, which carried it before, is kept for code
 /// that imports it.
 ///
 /// # Closing
