@@ -1,47 +1,41 @@
-//! Running a sync call on tokio's blocking pool, and the errors of doing so.
+//! Running a sync call on tokio's blocking pool.
 
-use std::path::{Path, PathBuf};
-
-use emdb_core::{Error, Result};
 use tokio::runtime::Handle;
-use tokio::task::JoinError;
+
+use crate::error::{Error, Result};
 
 /// The runtime the caller runs on; an error (not tokio's panic) when there is none.
 pub(crate) fn runtime() -> Result<Handle> {
-    Handle::try_current().map_err(|e| Error::Io(std::io::Error::other(format!("async runtime: {e}"))))
+    Handle::try_current().map_err(Error::NoRuntime)
 }
 
-/// A failed join of a blocking task (it panicked, or the runtime shut down before it
-/// ran), as API.md promises: `Io` of kind `Other`, "async join: ...".
-pub(crate) fn join_error(e: &JoinError) -> Error {
-    Error::Io(std::io::Error::other(format!("async join: {e}")))
-}
-
-/// Runs `f` on the blocking pool of the caller's runtime and waits for it.
+/// Runs `f` on the blocking pool of the caller's runtime and waits for its result.
 ///
 /// Dropping the returned future does not stop `f`: once handed to the pool it runs to
-/// completion, and its result is dropped.
-pub(crate) async fn blocking<F, T>(f: F) -> Result<T>
+/// completion, and its result is dropped. A panic in `f` is not propagated: it comes back
+/// as [`Error::Join`], with the panic inside the [`JoinError`](tokio::task::JoinError).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+/// # rt.block_on(async {
+/// let sum = emdb_async::run_blocking(|| (1..=10u32).sum::<u32>()).await?;
+/// assert_eq!(sum, 55);
+/// let failed = emdb_async::run_blocking(|| -> u32 { panic!("boom") }).await;
+/// assert!(failed.is_err_and(|e| e.is_panic()));
+/// # Ok::<(), emdb_async::Error>(()) })?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// [`Error::NoRuntime`] when no tokio runtime is running; [`Error::Join`] when `f`
+/// panicked or the runtime shut down before `f` ran.
+pub async fn run_blocking<F, T>(f: F) -> Result<T>
 where
-    F: FnOnce() -> Result<T> + Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     let rt = runtime()?;
-    rt.spawn_blocking(f).await.map_err(|e| join_error(&e))?
-}
-
-/// An owned copy of a key or value, taken by value so that the caller's argument is
-/// dropped before the first await rather than kept in the future's state.
-pub(crate) fn owned<K: AsRef<[u8]>>(bytes: K) -> Vec<u8> {
-    bytes.as_ref().to_vec()
-}
-
-/// An owned copy of a path (taken by value for the same reason as [`owned`]).
-pub(crate) fn owned_path<P: AsRef<Path>>(path: P) -> PathBuf {
-    path.as_ref().to_path_buf()
-}
-
-/// An owned copy of a name.
-pub(crate) fn owned_str<S: AsRef<str>>(name: S) -> String {
-    name.as_ref().to_owned()
+    rt.spawn_blocking(f).await.map_err(Error::Join)
 }

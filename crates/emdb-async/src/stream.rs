@@ -31,12 +31,12 @@
 
 use std::time::{Duration, Instant};
 
-use emdb_core::Result;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::{self, Receiver, Sender};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::blocking::{blocking, runtime};
+use crate::blocking::{run_blocking, runtime};
+use crate::error::Result;
 
 /// Depth of a stream's channel.
 pub(crate) const CHANNEL: usize = 64;
@@ -55,17 +55,20 @@ const REFILL: usize = CHANNEL / 2;
 /// channel (64) and three chunks (128 each).
 pub const MAX_AHEAD: usize = CHANNEL + 3 * CHUNK;
 
-/// How many bytes an item counts for in a chunk's budget.
-pub(crate) type Weigh<T> = fn(&T) -> usize;
+/// How many bytes an item counts for in a chunk's budget (a chunk ends once its items
+/// weigh 1 MiB, so that large items make small chunks).
+pub type Weigh<T> = fn(&T) -> usize;
 
-/// Key-value pairs weigh their key and value.
-pub(crate) fn pair_weight(item: &(Vec<u8>, Vec<u8>)) -> usize {
+/// The weight of a key-value pair: its key's and value's lengths.
+#[must_use]
+pub fn pair_weight(item: &(Vec<u8>, Vec<u8>)) -> usize {
     item.0.len() + item.1.len()
 }
 
-/// Keys weigh their length.
+/// The weight of a key: its length.
 #[allow(clippy::ptr_arg, reason = "the signature must be a `Weigh<Vec<u8>>`")]
-pub(crate) fn key_weight(item: &Vec<u8>) -> usize {
+#[must_use]
+pub fn key_weight(item: &Vec<u8>) -> usize {
     item.len()
 }
 
@@ -96,8 +99,8 @@ fn read_chunk<I: Iterator>(iter: &mut I, weigh: Weigh<I::Item>) -> (Vec<I::Item>
 /// behind, the trip's time is up, or the pump is gone. Never waits. The hand-off holds
 /// two messages and the trip only sends when it is empty, or sends its `End` when one
 /// chunk waits, so every send fits. The iterator is dropped here when it ends (or the
-/// pump is gone), since dropping an engine cursor may release the last handle on the
-/// database, which flushes the log.
+/// pump is gone), since dropping an iterator may block too (a storage engine's cursor
+/// may release the last handle on a database, which flushes it).
 fn trip<I: Iterator>(mut iter: I, out: &Sender<Handoff<I>>, weigh: Weigh<I::Item>) {
     let start = Instant::now();
     loop {
@@ -136,35 +139,33 @@ where
     handoff
 }
 
-/// Turns any sync iterator into a backpressured stream, the way the `*_stream` methods
-/// do: the iterator is read on tokio's blocking pool in chunks while the consumer keeps
+/// Turns any sync iterator into a backpressured stream: the iterator is read on tokio's blocking pool in chunks while the consumer keeps
 /// up, at most [`MAX_AHEAD`] items are read ahead of the consumer, dropping the
 /// stream stops the iterator (within a chunk) and drops it on the blocking pool, and an
 /// idle stream holds no blocking thread. The stream ends at the iterator's first `None`,
 /// or when the runtime that made it shuts down.
 ///
-/// Useful with the sync handle's iterators that have no async twin, such as
-/// [`emdb_core::Emdb::try_iter`]:
+/// Items carry no weight here: chunks are counted in items only (see [`open_stream`]
+/// for chunks bounded by bytes too).
 ///
 /// ```
-/// # fn main() -> Result<(), emdb_core::Error> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
 /// # rt.block_on(async {
 /// use tokio_stream::StreamExt;
-/// let db = emdb_async::AsyncEmdb::open_in_memory();
-/// db.insert("k", "v").await?;
-/// let mut damaged_or_not = emdb_async::stream_iter(db.sync_handle().try_iter()?)?;
-/// while let Some(item) = damaged_or_not.next().await {
-///     let (key, value) = item?;
-///     assert_eq!((key.as_slice(), value.as_slice()), (&b"k"[..], &b"v"[..]));
+/// let mut squares = emdb_async::stream_iter((0..1_000u64).map(|i| i * i))?;
+/// let mut sum = 0;
+/// while let Some(square) = squares.next().await {
+///     sum += square;
 /// }
-/// # Ok(()) })
-/// # }
+/// assert_eq!(sum, 332_833_500);
+/// # Ok::<(), emdb_async::Error>(()) })?;
+/// # Ok(()) }
 /// ```
 ///
 /// # Errors
 ///
-/// `Io` (kind `Other`) when called outside a tokio runtime.
+/// [`Error::NoRuntime`](crate::Error::NoRuntime) when called outside a tokio runtime.
 pub fn stream_iter<I>(iter: I) -> Result<ReceiverStream<I::Item>>
 where
     I: Iterator + Send + 'static,
@@ -177,21 +178,56 @@ where
     Ok(ReceiverStream::new(rx))
 }
 
-/// Makes the iterator with `make` on the blocking pool, reads its first chunk in the same
-/// trip, and starts the pump. `make`'s error is returned before any stream exists.
-pub(crate) async fn open_stream<F, I>(make: F, weigh: Weigh<I::Item>) -> Result<ReceiverStream<I::Item>>
+/// Makes an iterator with `make` on the blocking pool and streams it as [`stream_iter`]
+/// does, with chunks also bounded by the weight `weigh` gives their items (1 MiB).
+///
+/// `make` may fail (say, a range scan on a store without a range index): its error comes
+/// back as the inner `Err`, before any stream exists, so the caller reports it from the
+/// call that asked for the stream rather than from the stream. The first chunk is read in
+/// the same trip to the pool, and an iterator that ends within one channel's worth needs no
+/// pump task at all.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+/// # rt.block_on(async {
+/// use tokio_stream::StreamExt;
+/// let pairs = || Ok::<_, std::io::Error>((0..3u8).map(|i| (vec![i], vec![i; 10])));
+/// let stream = emdb_async::open_stream(pairs, emdb_async::pair_weight).await??;
+/// assert_eq!(stream.collect::<Vec<_>>().await.len(), 3);
+///
+/// let refused = || Err::<std::ops::Range<u8>, _>("no range index");
+/// assert!(matches!(emdb_async::open_stream(refused, |_| 1).await?, Err("no range index")));
+/// # Ok::<(), Box<dyn std::error::Error>>(()) })?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// The outer `Err` when the call could not run on the blocking pool
+/// ([`Error::NoRuntime`](crate::Error::NoRuntime), [`Error::Join`](crate::Error::Join));
+/// the inner `Err` is `make`'s.
+pub async fn open_stream<F, I, E>(
+    make: F,
+    weigh: Weigh<I::Item>,
+) -> Result<std::result::Result<ReceiverStream<I::Item>, E>>
 where
-    F: FnOnce() -> Result<I> + Send + 'static,
+    F: FnOnce() -> std::result::Result<I, E> + Send + 'static,
     I: Iterator + Send + 'static,
     I::Item: Send + 'static,
+    E: Send + 'static,
 {
-    let (first, ended, iter) = blocking(move || {
+    let opened = run_blocking(move || {
         let mut iter = make()?;
         let (first, ended) = read_chunk(&mut iter, weigh);
         // An ended iterator is dropped here, on the blocking pool.
         Ok((first, ended, (!ended).then_some(iter)))
     })
     .await?;
+    let (first, ended, iter) = match opened {
+        Ok(opened) => opened,
+        Err(e) => return Ok(Err(e)),
+    };
     let (tx, rx) = mpsc::channel(CHANNEL);
     if ended && first.len() <= CHANNEL {
         // Everything fits the empty channel: no pump needed.
@@ -205,7 +241,7 @@ where
         // shut down).
         drop(rt.spawn(pump(rt.clone(), iter, first, weigh, tx)));
     }
-    Ok(ReceiverStream::new(rx))
+    Ok(Ok(ReceiverStream::new(rx)))
 }
 
 /// Sends `first`, then every chunk of every trip, starting a trip whenever the previous
@@ -248,8 +284,8 @@ where
 /// Lets go of a trip whose stream is gone. Closing the hand-off makes the trip's next
 /// send fail, so it drops the iterator itself, on the blocking pool; an iterator the trip
 /// already handed over (an `End` queued behind the chunk being sent) goes back to the
-/// blocking pool to be dropped there, not here on a runtime worker: dropping an engine
-/// cursor may release the last handle on the database, which flushes.
+/// blocking pool to be dropped there, not here on a runtime worker: dropping an
+/// iterator may block (a storage cursor may release the last handle on a database).
 fn release<I>(rt: &Handle, mut handoff: Receiver<Handoff<I>>)
 where
     I: Iterator + Send + 'static,

@@ -1,11 +1,20 @@
 //! The emdb engine: a journal, a fingerprint hash index and an optional range index per
 //! namespace, composed into an embedded key-value store. Users depend on the `emdb`
 //! facade, which re-exports this crate's API.
+//!
+//! This crate owns every type of the public API, the async handles included (feature
+//! `async`: `AsyncEmdb`, `AsyncNamespace`, and `EmdbBuilder::build_async` as an
+//! inherent method, which only the crate owning `EmdbBuilder` can define). The layers
+//! below are the journal (`emdb-journal`), the indexes (`emdb-index`), the AEAD envelope
+//! (`emdb-crypto`, feature `encrypt`) and the tokio plumbing (`emdb-async`, feature
+//! `async`), none of which knows about the others.
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 #[cfg(feature = "encrypt")]
 mod admin;
+#[cfg(feature = "async")]
+mod async_api;
 mod builder;
 mod codec;
 #[cfg(feature = "encrypt")]
@@ -27,6 +36,8 @@ mod value;
 
 #[cfg(feature = "encrypt")]
 pub use admin::AdminOptions;
+#[cfg(feature = "async")]
+pub use async_api::{AsyncEmdb, AsyncNamespace, BuildAsync};
 pub use builder::EmdbBuilder;
 #[cfg(feature = "encrypt")]
 pub use crypt::EncryptionInput;

@@ -38,17 +38,22 @@
 //! | `ttl` | yes | per-record expiry: `insert_with_ttl`, `expires_at`, `ttl`, `persist`, `sweep_expired`, `EmdbBuilder::default_ttl` |
 //! | `nested` | no | dotted-prefix groups and `Focus` handles |
 //! | `encrypt` | no | encryption at rest (AES-256-GCM / ChaCha20-Poly1305) |
-//! | `async` | no | tokio wrappers and streams: `AsyncEmdb`, `AsyncNamespace`, and `BuildAsync` for `EmdbBuilder::build_async` (import it: `use emdb::BuildAsync;`) |
+//! | `async` | no | tokio wrappers and streams: `AsyncEmdb`, `AsyncNamespace`, and `EmdbBuilder::build_async` (inherent, as in 1.0; `BuildAsync` is kept for code that imports it) |
 //!
 //! # Layers
 //!
 //! | crate | what it is |
 //! |---|---|
-//! | [`journal`] (`emdb-journal`) | the crash-safe log: frames, ordered writes, group commit, atomic batches, recovery |
+//! | `emdb-journal` | the crash-safe log: frames, ordered writes, group commit, atomic batches, recovery |
 //! | `emdb-index` | the sharded fingerprint hash index and the skiplist range index |
 //! | `emdb-crypto` | the AEAD envelope and key derivation |
-//! | `emdb-core` | the engine composing them, and this API |
-//! | `emdb-async` | tokio wrappers and backpressured streams over the engine (`async`) |
+//! | `emdb-async` | engine-independent tokio plumbing: blocking calls, backpressured streams (`async`) |
+//! | `emdb-core` | the engine composing them, and this API (the async handles included) |
+//!
+//! This crate re-exports `emdb-core`'s API and nothing of the layers below it: their own
+//! APIs (the journal's frames, the indexes, the envelope, the plumbing) are theirs,
+//! versioned on their own and outside emdb's compatibility promise; depend on those crates
+//! directly to build on them.
 #![deny(unsafe_code)]
 
 pub use emdb_core::{
@@ -62,10 +67,7 @@ pub use emdb_core::Focus;
 pub use emdb_core::{AdminOptions, Cipher, EncryptionInput};
 
 #[cfg(feature = "async")]
-pub use emdb_async::{AsyncEmdb, AsyncNamespace, BuildAsync};
-
-/// The log layer, re-exported: see [`emdb_journal`].
-pub use emdb_journal as journal;
+pub use emdb_core::{AsyncEmdb, AsyncNamespace, BuildAsync};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -26,3 +26,16 @@ async fn the_async_handles_work_through_the_facade() -> emdb::Result<()> {
     assert_eq!(Emdb::open(&path)?.len()?, 3);
     Ok(())
 }
+
+/// `BuildAsync`, the trait that carried `build_async` before it was inherent, is still
+/// exported and still opens a database (it calls the inherent method).
+#[tokio::test]
+async fn the_build_async_trait_still_works() -> emdb::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = BuildAsync::build_async(Emdb::builder().path(dir.path().join("t.emdb"))).await?;
+    db.insert("k", "v").await?;
+    assert_eq!(db.get("k").await?, Some(b"v".to_vec()));
+    let refused = BuildAsync::build_async(Emdb::builder().path(dir.path().join("u.emdb")).app_name("x")).await;
+    assert!(matches!(refused, Err(emdb::Error::InvalidConfig(_))));
+    Ok(())
+}

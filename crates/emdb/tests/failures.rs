@@ -1,8 +1,8 @@
 //! Bad files and failing disks: every one is a distinct error or a clean recovery, never a
 //! panic and never wrong data.
 
-use emdb::journal::{Journal, JournalOptions};
 use emdb::{Emdb, Error};
+use emdb_journal::{Journal, JournalOptions};
 
 fn filled(dir: &std::path::Path) -> Result<std::path::PathBuf, Error> {
     let path = dir.join("f.emdb");

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
-use emdb::journal::frame;
+use emdb_journal::frame;
 
 /// A whole frame found in a log: where it starts and its payload's range in the file.
 #[derive(Clone, Debug)]

@@ -16,7 +16,7 @@
 //! whole loop of `iters` calls inside one task, so they do not include entering the
 //! runtime.
 //!
-//! Run with `cargo bench -p emdb-async --bench async_overhead` (a filter narrows it, e.g.
+//! Run with `cargo bench -p emdb-core --features async --bench async_overhead` (a filter narrows it, e.g.
 //! `-- get`).
 
 use std::future::Future;
@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_main, measurement::WallTime};
-use emdb_async::{AsyncEmdb, BuildAsync};
+use emdb_core::AsyncEmdb;
 use emdb_core::Emdb;
 use tokio::runtime::{Builder, Runtime};
 use tokio_stream::StreamExt;

@@ -106,7 +106,7 @@ macro_rules! shared_methods {
         ///
         /// Runs inline, not on the blocking pool: it reads one in-memory counter per
         /// index shard, takes no lock and does no I/O, and a trip to the pool would cost
-        /// far more than the call (see the crate docs).
+        /// far more than the call (see [`AsyncEmdb`](crate::AsyncEmdb#what-runs-where)).
         ///
         /// # Errors
         ///
@@ -212,7 +212,7 @@ macro_rules! shared_methods {
 
         #[doc = concat!("A stream of the pairs of ", $scope, ", as of the call (snapshot semantics of")]
         #[doc = concat!(" [`", stringify!($sync), "::iter`]), with backpressure: see")]
-        /// [the crate docs](crate#streams). The snapshot is taken before this returns.
+        /// [`AsyncEmdb`](crate::AsyncEmdb#streams). The snapshot is taken before this returns.
         ///
         /// # Errors
         ///

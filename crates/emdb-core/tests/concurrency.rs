@@ -1,13 +1,14 @@
 //! Many tasks writing and reading one database at once, on a multi-thread runtime and on
 //! a current-thread one (issue 8): no write is lost, readers see only values that were
 //! written, batches appear whole, and streams run beside the writers.
+#![cfg(feature = "async")]
 
 mod common;
 
 use std::collections::HashSet;
 
 use common::{open_ranged, temp_path};
-use emdb_async::AsyncEmdb;
+use emdb_core::AsyncEmdb;
 use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
 

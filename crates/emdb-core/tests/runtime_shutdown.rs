@@ -4,6 +4,7 @@
 //!
 //! Each scenario runs on a thread of its own, so that a hang fails the test (after
 //! `common::HANG`) instead of stalling the suite, and a panic shows up in `join`.
+#![cfg(feature = "async")]
 
 mod common;
 
@@ -122,7 +123,7 @@ fn calls_on_a_dead_runtime_end_quietly() {
     must_finish(|| {
         let rt = runtime(false);
         let (db, stream) = rt.block_on(async {
-            let db = emdb_async::AsyncEmdb::open_in_memory();
+            let db = emdb_core::AsyncEmdb::open_in_memory();
             db.insert_many((0..1000).map(|i| (format!("{i:04}"), "v")))
                 .await
                 .unwrap();

@@ -8,6 +8,7 @@
 //! once the stream and the handle are dropped the file can be opened again; and a
 //! runtime with a single blocking thread, on which idle streams must leave room for other
 //! calls.
+#![cfg(feature = "async")]
 
 mod common;
 
@@ -16,7 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{HANG, eventually, filled};
-use emdb_async::{AsyncEmdb, MAX_AHEAD, stream_iter};
+use emdb_async::{MAX_AHEAD, stream_iter};
+use emdb_core::AsyncEmdb;
 use emdb_core::{Emdb, Error};
 use tokio_stream::StreamExt;
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use emdb_async::{AsyncEmdb, BuildAsync};
+use emdb_core::AsyncEmdb;
 
 /// How long a test waits for something that must happen before it calls it a hang. Not a
 /// timing assertion: every wait here finishes in milliseconds unless the code is broken.

@@ -6,6 +6,7 @@
 //! The closure stops halfway and waits for the test's signal, so the future is dropped
 //! (its task aborted) while the transaction is certainly in flight; readers then check
 //! every state they can see until the blocking task has let go of its handle.
+#![cfg(feature = "async")]
 
 mod common;
 
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 use common::eventually;
-use emdb_async::AsyncEmdb;
+use emdb_core::AsyncEmdb;
 use emdb_core::Error;
 
 const WRITES: usize = 100;

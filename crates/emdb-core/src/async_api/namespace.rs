@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[cfg(feature = "ttl")]
-use emdb_core::Ttl;
-use emdb_core::{Namespace, Result, ValueRef};
+use crate::Ttl;
+use crate::{Namespace, Result, ValueRef};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::blocking::{blocking, owned};
-use crate::methods::shared_methods;
-use crate::stream::{key_weight, open_stream, pair_weight};
+use emdb_async::{key_weight, pair_weight};
+
+use super::methods::shared_methods;
+use super::{blocking, open_stream, owned};
 
 /// An async handle on one named namespace: the sync [`Namespace`] behind an `Arc`, each
 /// call run on tokio's blocking pool. Made by [`crate::AsyncEmdb::namespace`]; cheap to

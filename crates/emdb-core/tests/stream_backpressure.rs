@@ -7,6 +7,7 @@
 //! the cursor's weak consistency: a key removed before the cursor has read it never
 //! appears, so a consumer that removes keys far ahead of itself would see them anyway if
 //! the producer had run that far ahead.
+#![cfg(feature = "async")]
 
 mod common;
 
