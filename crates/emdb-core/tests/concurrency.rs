@@ -1,5 +1,5 @@
 //! Many tasks writing and reading one database at once, on a multi-thread runtime and on
-//! a current-thread one (issue 8): no write is lost, readers see only values that were
+//! a current-thread one: no write is lost, readers see only values that were
 //! written, batches appear whole, and streams run beside the writers.
 #![cfg(feature = "async")]
 

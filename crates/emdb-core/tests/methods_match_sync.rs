@@ -1,4 +1,4 @@
-//! Every async method of `AsyncEmdb` and `AsyncNamespace` (API.md §9–10) returns what its
+//! Every async method of `AsyncEmdb` and `AsyncNamespace` (docs/COMPATIBILITY.md §9–10) returns what its
 //! sync twin returns, on both runtime flavours: the same operations go to an async
 //! database and to a sync twin, and every result and the final contents must agree.
 //! Errors come through unchanged; a panicking call and a call outside a runtime become

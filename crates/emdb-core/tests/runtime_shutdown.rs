@@ -1,5 +1,5 @@
-//! Shutting a runtime down while one of its streams is open neither hangs nor panics
-//! (issue 8): the runtime's drop returns, and a consumer still holding the stream gets the
+//! Shutting a runtime down while one of its streams is open neither hangs nor panics:
+//! the runtime's drop returns, and a consumer still holding the stream gets the
 //! records already in the channel and then the end of the stream.
 //!
 //! Each scenario runs on a thread of its own, so that a hang fails the test (after

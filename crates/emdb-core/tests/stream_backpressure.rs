@@ -1,4 +1,4 @@
-//! Streams over 100,000 records with a consumer slower than the producer (API.md §9): the
+//! Streams over 100,000 records with a consumer slower than the producer (docs/COMPATIBILITY.md §9): the
 //! producer is held back (never more than `MAX_AHEAD` records read and not yet received),
 //! range streams keep ascending order, and every record arrives exactly once.
 //!

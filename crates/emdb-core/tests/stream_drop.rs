@@ -1,4 +1,4 @@
-//! Dropping a stream midway stops its pump (API.md §9), and an idle stream holds no
+//! Dropping a stream midway stops its pump (docs/COMPATIBILITY.md §9), and an idle stream holds no
 //! blocking thread.
 //!
 //! Observed three ways: an endless iterator behind `stream_iter` (the pump of every

@@ -1,4 +1,4 @@
-//! Dropping the future of an in-flight transaction (issue 8, API.md §9 "Cancellation"):
+//! Dropping the future of an in-flight transaction (docs/COMPATIBILITY.md §9–10):
 //! the closure, once handed to the blocking pool, runs on, and afterwards either all of the
 //! transaction's writes are visible or none is, never a part. A transaction whose closure
 //! fails leaves nothing, dropped or not.
