@@ -8,9 +8,11 @@
 //!   open;
 //! * the file is never shrunk below the published prefix of any live map: recovery cuts
 //!   only bytes past the end of the valid log, which no map ever published (a map kept
-//!   alive by a reader after its journal closed sees a later open cut a torn tail beyond
-//!   its prefix, never inside it), and compaction in the layers above replaces the file
-//!   by renaming, which leaves mapped inodes alone;
+//!   alive by a reader after its journal closed sees a later open cut a torn tail or a
+//!   leftover reserve beyond its prefix, never inside it), the preallocated reserve is
+//!   cut at close only when no map of the file is alive ([`MapCell::release`]), and
+//!   compaction in the layers above replaces the file by renaming, which leaves mapped
+//!   inodes alone;
 //! * the journal's lock keeps cooperating processes from writing the file at all.
 //!
 //! So every `&[u8]` handed out refers to memory that no one modifies for as long as it
@@ -97,6 +99,17 @@ impl MapCell {
             current: ArcSwap::from_pointee(map),
             regrow: Mutex::new(()),
         }
+    }
+
+    /// Drops the current map (the next read maps the file again) and tells whether no
+    /// other map of the file is alive: each map holds the journal's `published` counter,
+    /// so with none left its only holders are the journal and the empty map put in place.
+    /// The caller has the journal exclusively (no read is making a map meanwhile).
+    pub(crate) fn release(&self) -> bool {
+        let published = Arc::clone(&self.current.load().published);
+        self.current.store(Arc::new(Map::empty(Arc::clone(&published))));
+        // The journal, the empty map, and `published` here.
+        Arc::strong_count(&published) == 3
     }
 
     /// A map that covers at least `end` bytes, remapping `file` if the current one is
