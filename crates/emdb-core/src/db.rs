@@ -235,6 +235,11 @@ impl Emdb {
     /// and wait only for the final swap (emdb 1.0 blocked writers for the whole run). On
     /// failure the original is untouched.
     ///
+    /// The new file ends where its log ends (no preallocated reserve until the next
+    /// write), so with garbage to drop it is smaller on disk than before, and it keeps
+    /// the permission bits of the files it replaces (tests `file_size` and `permissions`).
+    /// A cleanly closed database file ends where its log ends as well.
+    ///
     /// # Errors
     ///
     /// `Io` when a write, sync or rename fails.
