@@ -8,9 +8,10 @@
 //!   open;
 //! * the file is never shrunk below the published prefix of any live map: recovery cuts
 //!   only bytes past the end of the valid log, which no map ever published (a map kept
-//!   alive by a reader after its journal closed sees a later open cut a torn tail or a
-//!   leftover reserve beyond its prefix, never inside it), the preallocated reserve is
-//!   cut at close only when no map of the file is alive ([`MapCell::release`]), and
+//!   alive by a reader after its journal closed sees a later handle cut a torn tail or a
+//!   reserve beyond its prefix, never inside it: the log only grows past what it
+//!   published), a handle cuts its own reserve at close only when no map it made is alive
+//!   ([`MapCell::release`]), and
 //!   compaction in the layers above replaces the file by renaming, which leaves mapped
 //!   inodes alone;
 //! * the journal's lock keeps cooperating processes from writing the file at all.
@@ -52,8 +53,10 @@ impl Map {
         }
         let len = usize::try_from(len).map_err(|_| std::io::Error::other("file larger than the address space"))?;
         // SAFETY: the journal upholds the module's invariants: bytes below `published` are
-        // never written while the journal is open, the file is never truncated while a map
-        // of it exists, and only bytes below `published` are ever exposed as slices. The
+        // never written while the journal is open, the file is never truncated below the
+        // published prefix of a live map (a handle cuts its reserve only when none of its
+        // maps is alive; later handles cut only past the log, which only grows), and only
+        // bytes below `published` are ever exposed as slices. The
         // map is read-only, so our own code cannot write through it.
         let mmap = unsafe { MmapOptions::new().len(len).map(file)? };
         Ok(Map {
