@@ -58,12 +58,27 @@ impl std::fmt::Debug for EmdbBuilder {
             .field("flush_policy", &self.flush_policy);
         #[cfg(feature = "encrypt")]
         {
-            let redacted = |set: bool| if set { "<redacted>" } else { "None" };
-            d.field("encryption_key", &redacted(self.encryption_key.is_some()))
-                .field("encryption_passphrase", &redacted(self.encryption_passphrase.is_some()))
+            // `None` when unset, `Some(<redacted>)` when set (as emdb 1.0 shows them):
+            // never the secret itself.
+            d.field("encryption_key", &self.encryption_key.as_ref().map(|_| Redacted))
+                .field(
+                    "encryption_passphrase",
+                    &self.encryption_passphrase.as_ref().map(|_| Redacted),
+                )
                 .field("cipher", &self.cipher);
         }
         d.finish_non_exhaustive()
+    }
+}
+
+/// Stands in for a secret in `Debug` output.
+#[cfg(feature = "encrypt")]
+struct Redacted;
+
+#[cfg(feature = "encrypt")]
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
     }
 }
 

@@ -159,8 +159,9 @@ impl Emdb {
         self.scope.get_zerocopy(key.as_ref())
     }
 
-    /// Removes `key` and returns its live value. Of two concurrent removes of one key,
-    /// one gets the value.
+    /// Removes `key` and returns its value, also when its TTL has passed and no sweep has
+    /// removed it yet (as emdb 1.0.3; test `ttl_answers::an_expired_unswept_record_answers_as_in_v1`).
+    /// Of two concurrent removes of one key, one gets the value.
     ///
     /// # Errors
     ///
@@ -233,6 +234,11 @@ impl Emdb {
     /// iterators and cursors taken before keep working; writers carry on during the copy
     /// and wait only for the final swap (emdb 1.0 blocked writers for the whole run). On
     /// failure the original is untouched.
+    ///
+    /// The new file ends where its log ends (no preallocated reserve until the next
+    /// write), so with garbage to drop it is smaller on disk than before, and it keeps
+    /// the permission bits of the files it replaces (tests `file_size` and `permissions`).
+    /// A cleanly closed database file ends where its log ends as well.
     ///
     /// # Errors
     ///
@@ -422,8 +428,9 @@ impl Emdb {
         self.scope.insert_with_ttl(&key.into(), &value.into(), ttl)
     }
 
-    /// When `key` expires (Unix ms): `Some(0)` for a live key without expiry (as emdb
-    /// 1.0), `None` if absent or expired.
+    /// When `key` expires (Unix ms): `Some(0)` for a key without expiry, `None` if absent.
+    /// A record whose TTL has passed but that no sweep has removed yet reports its (past)
+    /// expiry, as emdb 1.0.3 does (test `ttl_answers::an_expired_unswept_record_answers_as_in_v1`).
     ///
     /// # Errors
     ///
@@ -441,7 +448,10 @@ impl Emdb {
         self.scope.ttl(key.as_ref())
     }
 
-    /// Removes `key`'s expiry (rewrites the record); `false` if absent or expired.
+    /// Removes `key`'s expiry (rewrites the record) and returns `true`; `false`, writing
+    /// nothing, if it is absent, expired (never brought back) or has no expiry, as emdb
+    /// 1.0.3 (tests `ttl_answers::persist_without_expiry_writes_nothing` and
+    /// `ttl_answers::an_expired_unswept_record_answers_as_in_v1`).
     ///
     /// # Errors
     ///

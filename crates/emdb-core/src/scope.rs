@@ -126,7 +126,7 @@ impl Scope {
 
     #[cfg(feature = "ttl")]
     pub(crate) fn persist(&self, key: &[u8]) -> Result<bool> {
-        self.inner.set_expiry(self.ns, key, 0)
+        self.inner.persist(self.ns, key)
     }
 
     #[cfg(feature = "ttl")]

@@ -13,7 +13,8 @@ pub struct EmdbStats {
     pub logical_size_bytes: u64,
     /// Bytes of the file on disk (at least `logical_size_bytes`).
     pub file_size_bytes: u64,
-    /// Space reserved past the log's end (`file_size_bytes - logical_size_bytes`).
+    /// Space reserved past the log's end (`file_size_bytes - logical_size_bytes`): made
+    /// by appends, cut when the database closes and absent from compaction's output.
     pub preallocated_bytes: u64,
     /// Whether the range index is kept.
     pub range_scans_enabled: bool,

@@ -63,8 +63,10 @@ pub enum Error {
     #[error("journal poisoned by an earlier failed write or sync; reopen it")]
     Poisoned,
 
-    /// A payload (or one record of a batch) is larger than a frame can hold.
-    #[error("record of {len} bytes exceeds the frame limit of {max} bytes")]
+    /// A payload (or one record of a batch) is larger than a frame can hold. The message
+    /// names the limit in bytes and rounded to a binary unit ("256 MiB" by default, as
+    /// emdb 1.0 says it).
+    #[error("record of {len} bytes exceeds the frame limit of {max} bytes ({})", Rounded(*max))]
     TooLarge {
         /// The record's length.
         len: u64,
@@ -164,5 +166,50 @@ impl fmt::Display for HolderText<'_> {
             Some(h) => write!(f, "pid {}", h.pid),
             None => f.write_str("holder unknown"),
         }
+    }
+}
+
+/// A byte count rounded to the nearest whole binary unit: `(1 << 28) - 1` is "256 MiB".
+struct Rounded(u64);
+
+impl fmt::Display for Rounded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const KIB: u64 = 1 << 10;
+        const MIB: u64 = 1 << 20;
+        const GIB: u64 = 1 << 30;
+        let n = self.0;
+        let (unit, name) = match n {
+            _ if n >= GIB => (GIB, "GiB"),
+            _ if n >= MIB => (MIB, "MiB"),
+            _ if n >= KIB => (KIB, "KiB"),
+            _ => return write!(f, "{n} B"),
+        };
+        write!(f, "{} {name}", n.saturating_add(unit / 2) / unit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_frame_limit_reads_256_mib() {
+        let e = Error::TooLarge {
+            len: 1 << 28,
+            max: crate::frame::MAX_PAYLOAD as u64,
+        };
+        assert_eq!(
+            e.to_string(),
+            "record of 268435456 bytes exceeds the frame limit of 268435455 bytes (256 MiB)"
+        );
+    }
+
+    #[test]
+    fn limits_round_to_the_nearest_unit() {
+        assert_eq!(Rounded(100).to_string(), "100 B");
+        assert_eq!(Rounded(4096).to_string(), "4 KiB");
+        assert_eq!(Rounded(1500).to_string(), "1 KiB");
+        assert_eq!(Rounded((1 << 28) - 40).to_string(), "256 MiB");
+        assert_eq!(Rounded(1 << 30).to_string(), "1 GiB");
     }
 }

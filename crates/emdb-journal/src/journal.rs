@@ -157,12 +157,14 @@ impl Journal {
         };
 
         let mut allocated = file.metadata()?.len();
-        if !read_only && direct.is_none() && options.preallocate > 0 && allocated < end + options.preallocate {
-            // Best effort: a nearly full disk must not stop the database from opening (to
-            // be read, or to have data deleted); appends retry and report the shortage.
-            let target = end + options.preallocate;
-            if file::allocate(&file, allocated, target).is_ok() {
-                allocated = target;
+        if !read_only && allocated > end {
+            // Zeros past the log's end: a reserve left by a close that could not trim it
+            // (a reader still mapped the file) or by a crash. Recovery found the end by
+            // validating frames, so they are cut here, and the first append reserves
+            // again. Best effort: where a map of an earlier handle in this process still
+            // covers them, the platform may refuse (Windows), and they stay harmless.
+            if file.set_len(end).is_ok() {
+                allocated = end;
             }
         }
         if !read_only && end > 0 {
@@ -238,8 +240,37 @@ impl Journal {
         self.lock_state().last_frame.map(|(lsn, _)| Lsn::new(lsn))
     }
 
+    /// Cuts the file back to the log's end, dropping the preallocated reserve, unless a
+    /// reader still maps the file (a [`crate::Snapshot`] or a value borrowed from one):
+    /// a mapped file is never truncated (Windows refuses to, and the maps' soundness
+    /// rests on it), so the reserve then stays until the next open cuts it. Writes the
+    /// buffer out first. The next append reserves again. Returns whether it cut: a cut the
+    /// platform refuses (Windows, while a map made by an earlier handle of this process is
+    /// alive) is not an error, since zeros past the log are harmless.
+    fn trim_reserve(&mut self) -> Result<bool> {
+        if self.read_only || self.direct.is_some() {
+            return Ok(false);
+        }
+        let mut st = self.lock_state();
+        self.write_out(&mut st)?;
+        let end = st.written;
+        if st.allocated <= end {
+            return Ok(false);
+        }
+        if !self.maps.release() {
+            return Ok(false);
+        }
+        if self.file.set_len(end).is_err() {
+            return Ok(false);
+        }
+        st.allocated = end;
+        Ok(true)
+    }
+
     /// Moves this journal's data file and sidecar to `to` and `<to>.meta`, replacing
-    /// whatever is there, atomically each (rename), and syncs the directory. The open file
+    /// whatever is there, atomically each (rename), and syncs the directory. The moved
+    /// file ends where its log ends: the preallocated reserve is cut first (unless a
+    /// reader maps the file, see [`Journal::close`]) and the next append reserves again. The open file
     /// and its memory maps are unaffected. The data file moves first, so a crash between
     /// the two renames leaves the new log with the old sidecar, whose checkpoint then fails
     /// its anchor check and is ignored. A store uses this to put a rewritten (compacted)
@@ -254,6 +285,7 @@ impl Journal {
         if self._lock.is_some() {
             return Err(Error::InvalidArgument("a journal holding its own lock cannot be moved"));
         }
+        self.trim_reserve()?;
         // `sync` writes the buffer out first.
         self.sync()?;
         let to = to.as_ref().to_path_buf();
@@ -488,6 +520,11 @@ impl Journal {
 
     /// Syncs everything and closes the journal, reporting what dropping it would swallow.
     ///
+    /// A closed journal's file ends where its log ends: the preallocated reserve is cut,
+    /// unless a reader still maps the file (a [`crate::Snapshot`], or a value borrowed
+    /// from one, outlives the journal). A mapped file is never truncated, so then the
+    /// reserve stays, as zeros, until the next open cuts it.
+    ///
     /// # Errors
     ///
     /// The errors of [`Journal::sync`].
@@ -499,19 +536,20 @@ impl Journal {
         if let Some(direct) = self.direct.take() {
             direct.close()?;
         }
+        self.trim_reserve()?;
         Ok(())
     }
 }
 
 impl Drop for Journal {
     /// Writes out the buffer (best effort) so that appended frames reach the page cache
-    /// and survive the process; it does not sync.
+    /// and survive the process, and cuts the preallocated reserve as
+    /// [`Journal::close`] does; it does not sync.
     fn drop(&mut self) {
         if self.read_only || self.direct.is_some() {
             return;
         }
-        let mut st = self.lock_state();
-        let _ = self.write_out(&mut st);
+        let _ = self.trim_reserve();
     }
 }
 

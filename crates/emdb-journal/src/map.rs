@@ -8,9 +8,12 @@
 //!   open;
 //! * the file is never shrunk below the published prefix of any live map: recovery cuts
 //!   only bytes past the end of the valid log, which no map ever published (a map kept
-//!   alive by a reader after its journal closed sees a later open cut a torn tail beyond
-//!   its prefix, never inside it), and compaction in the layers above replaces the file
-//!   by renaming, which leaves mapped inodes alone;
+//!   alive by a reader after its journal closed sees a later handle cut a torn tail or a
+//!   reserve beyond its prefix, never inside it: the log only grows past what it
+//!   published), a handle cuts its own reserve at close only when no map it made is alive
+//!   ([`MapCell::release`]), and
+//!   compaction in the layers above replaces the file by renaming, which leaves mapped
+//!   inodes alone;
 //! * the journal's lock keeps cooperating processes from writing the file at all.
 //!
 //! So every `&[u8]` handed out refers to memory that no one modifies for as long as it
@@ -50,8 +53,10 @@ impl Map {
         }
         let len = usize::try_from(len).map_err(|_| std::io::Error::other("file larger than the address space"))?;
         // SAFETY: the journal upholds the module's invariants: bytes below `published` are
-        // never written while the journal is open, the file is never truncated while a map
-        // of it exists, and only bytes below `published` are ever exposed as slices. The
+        // never written while the journal is open, the file is never truncated below the
+        // published prefix of a live map (a handle cuts its reserve only when none of its
+        // maps is alive; later handles cut only past the log, which only grows), and only
+        // bytes below `published` are ever exposed as slices. The
         // map is read-only, so our own code cannot write through it.
         let mmap = unsafe { MmapOptions::new().len(len).map(file)? };
         Ok(Map {
@@ -97,6 +102,17 @@ impl MapCell {
             current: ArcSwap::from_pointee(map),
             regrow: Mutex::new(()),
         }
+    }
+
+    /// Drops the current map (the next read maps the file again) and tells whether no
+    /// other map of the file is alive: each map holds the journal's `published` counter,
+    /// so with none left its only holders are the journal and the empty map put in place.
+    /// The caller has the journal exclusively (no read is making a map meanwhile).
+    pub(crate) fn release(&self) -> bool {
+        let published = Arc::clone(&self.current.load().published);
+        self.current.store(Arc::new(Map::empty(Arc::clone(&published))));
+        // The journal, the empty map, and `published` here.
+        Arc::strong_count(&published) == 3
     }
 
     /// A map that covers at least `end` bytes, remapping `file` if the current one is

@@ -113,7 +113,9 @@ impl JournalOptions {
     /// Size of the extents the file grows by ahead of its tail (default 4 MiB; 0 grows the
     /// file with every write). Preallocated space makes a sync cheaper, since the file's
     /// size does not change, at the cost of recovery checking that the unused space is
-    /// blank (a memory scan of at most one extent). Ignored with Direct I/O.
+    /// blank (a memory scan of at most one extent). The reserve is made by appends and
+    /// cut by close and by [`crate::Journal::relocate`] (see [`crate::Journal::close`]), so
+    /// a closed file ends where its log ends. Ignored with Direct I/O.
     #[must_use]
     pub fn preallocate(mut self, extent_bytes: u64) -> Self {
         self.preallocate = extent_bytes;

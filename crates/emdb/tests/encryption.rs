@@ -272,7 +272,9 @@ fn swapped_moved_and_replayed_records_are_caught() -> emdb::Result<()> {
     let mut log = pristine.clone();
     let end = forge::log_end(&log);
     let old = forge::frame_of(&payload(0));
-    log[end..end + old.len()].copy_from_slice(&old);
+    // A closed file ends where its log ends (no reserve): the frame extends it.
+    log.truncate(end);
+    log.extend_from_slice(&old);
     std::fs::write(&path, &log)?;
     reopen_fails_as_corrupted(&path);
 
@@ -557,7 +559,8 @@ fn emdb_1_records_are_refused_in_a_database_that_never_held_any() -> emdb::Resul
     let mut payload = vec![0x80];
     payload.extend_from_slice(&forge::legacy_seal(LegacyCipher::Aes, &KEY, [1; 12], &plain[1..]));
     let frame = forge::frame_of(&payload);
-    log[end..end + frame.len()].copy_from_slice(&frame);
+    log.truncate(end);
+    log.extend_from_slice(&frame);
     std::fs::write(&path, &log)?;
     reopen_fails_as_corrupted(&path);
     Ok(())

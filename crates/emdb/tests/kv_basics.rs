@@ -97,10 +97,23 @@ fn records_over_the_frame_cap_are_invalid_input_and_change_nothing() -> Result<(
     let (_dir, _path, db) = temp_db();
     let huge = vec![0u8; (256 << 20) + 1];
     match db.insert("big", huge) {
-        Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput),
+        Err(Error::Io(e)) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+            // emdb 1.0.3 names the limit "256 MiB" (its journal's message); so do we.
+            assert!(e.to_string().contains("256 MiB"), "{e}");
+        }
         other => panic!("expected InvalidInput, got {other:?}"),
     }
     assert_eq!(db.get("big")?, None);
+    // The same through a batch, whose records share a frame's room.
+    match db.insert_many([("a", vec![1u8; 4]), ("big", vec![0u8; (256 << 20) + 1])]) {
+        Err(Error::Io(e)) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+            assert!(e.to_string().contains("256 MiB"), "{e}");
+        }
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+    assert_eq!(db.get("a")?, None, "nothing of the refused batch was written");
     db.insert("small", "still works")?;
     assert_eq!(db.get("small")?, Some(b"still works".to_vec()));
     Ok(())

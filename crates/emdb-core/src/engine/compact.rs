@@ -241,6 +241,10 @@ impl Inner {
         let scratch = sibling(&data, ".compact.tmp");
         let captured = self.capture()?;
         let mut target = self.copy_live(&captured, &scratch, true, self.rewritten_codec())?;
+        // The new files replace the old by rename: they take the old ones' permission
+        // bits (a database shared 0640 stays so; new files are created owner-only).
+        super::swap::keep_permissions(&data, &scratch)?;
+        super::swap::keep_permissions(&sibling(&data, ".meta"), &sibling(&scratch, ".meta"))?;
         if self.range_scans {
             target.range = true;
             for space in target.spaces.values_mut() {

@@ -49,9 +49,12 @@ pub(crate) const BUILD_FLAGS: u32 = 0;
 pub(crate) const NEEDS_KEY: &str = "the database is encrypted: open it with its key or passphrase";
 /// Open with a key, of a database that holds plaintext records.
 pub(crate) const NOT_ENCRYPTED: &str = "the database is not encrypted, and it is not empty: open it without a key, or encrypt it with Emdb::enable_encryption";
-/// Sealed records with no encryption parameters to open them.
-const PARAMS_LOST: &str =
-    "the log holds encrypted records but the sidecar (.meta) holding their parameters is missing or damaged";
+/// Sealed records with no encryption parameters to open them: the sidecar is damaged.
+const PARAMS_LOST: &str = "the log holds encrypted records but the sidecar (.meta) holding their parameters is damaged";
+/// Sealed records, and no sidecar at all: a keyed open cannot proceed (`InvalidConfig`,
+/// as emdb 1.0 answers), and nothing is written.
+const PARAMS_MISSING: &str =
+    "the log holds encrypted records but its sidecar (.meta), which holds their encryption parameters, is missing";
 
 /// An open without a key of a damaged sidecar over a log with no record.
 const UNPROVEN: &str = "the sidecar (.meta) is damaged and the log holds no record, so nothing shows the database is not encrypted: open it with its key, or delete the sidecar if the database is plain";
@@ -88,6 +91,8 @@ pub(crate) struct Rebuild {
     /// A key was given for a database whose sidecar says plaintext: fine only if the log
     /// holds no record.
     must_be_empty: bool,
+    /// There was no sidecar at all (not a damaged one).
+    sidecar_missing: bool,
     /// An engine area open must write once the log is open (encryption set up on an
     /// empty database, or carried over from an emdb 1.0 sidecar).
     new_area: Option<Vec<u8>>,
@@ -124,6 +129,7 @@ impl Rebuild {
             range,
             codec: Codec::plain(),
             must_be_empty: false,
+            sidecar_missing: false,
             new_area: None,
             #[cfg(feature = "encrypt")]
             keying: None,
@@ -288,6 +294,7 @@ impl Rebuild {
             SidecarState::Valid(meta) => Some(meta),
             _ => None,
         };
+        self.sidecar_missing = matches!(sidecar, SidecarState::Missing);
         let flags = meta.map_or(0, |m| m.flags);
         if flags & !BUILD_FLAGS != 0 {
             return Err(Box::new(Error::FeatureMismatch {
@@ -374,7 +381,9 @@ impl Replay for Rebuild {
         }
         if self.must_be_empty {
             let sealed = rec.bytes.first().is_some_and(|t| t & 0xC0 != 0);
-            return Err(if sealed {
+            return Err(if sealed && self.sidecar_missing {
+                Box::new(Error::InvalidConfig(PARAMS_MISSING))
+            } else if sealed {
                 corrupted(0, PARAMS_LOST)
             } else {
                 Box::new(Error::InvalidConfig(NOT_ENCRYPTED))

@@ -247,14 +247,20 @@ impl Inner {
         Ok(self.with_live(ns, key, |_, _, _| Ok(()))?.is_some())
     }
 
-    /// `key`'s expiry: `Some(0)` for a live key that never expires, `None` if absent or
-    /// expired.
+    /// `key`'s expiry: `Some(0)` for a key that never expires, `None` if absent. A record
+    /// whose expiry has passed but that no sweep has removed yet still reports it (as
+    /// emdb 1.0.3 does): the answer is in the past.
     #[cfg(feature = "ttl")]
     pub(crate) fn expires_at(&self, ns: u32, key: &[u8]) -> Result<Option<u64>> {
-        self.with_live(ns, key, |_, loc, _| Ok(loc.expires_at))
+        let _stripe = self.stripe(ns, key).read();
+        let state = self.state.load();
+        let space = state.space(ns)?;
+        let view = state.view()?;
+        Ok(find(&state.codec, &space, &view, ns, key)?.map(|(loc, _)| loc.expires_at))
     }
 
-    /// Removes `key`, returning its live value. Two concurrent removes of one key: one
+    /// Removes `key`, returning the value of its record: also of an expired record that no
+    /// sweep has removed yet (as emdb 1.0.3 does). Two concurrent removes of one key: one
     /// gets the value, the other `None` (the stripe orders them).
     pub(crate) fn remove(&self, ns: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let _stripe = self.stripe(ns, key).write();
@@ -264,22 +270,18 @@ impl Inner {
         let Some((loc, rec)) = find(&state.codec, &space, &view, ns, key)? else {
             return Ok(None);
         };
-        let old = if expired_now(&loc) {
-            None
-        } else {
-            Some(value_in(rec, loc.offset)?.into_owned())
-        };
+        let old = value_in(rec, loc.offset)?.into_owned();
         let mut tombstone = Vec::new();
         record::remove(&mut tombstone, ns, key);
         state.codec.append(&state.journal, &tombstone)?;
         index_remove_at(&state, &space, key, loc);
-        Ok(old)
+        Ok(Some(old))
     }
 
-    /// Rewrites `key` with a new expiry (persist: 0), keeping its value; `false` if it is
-    /// absent or expired.
+    /// Rewrites `key` without expiry, keeping its value; `false`, with nothing written, if
+    /// it is absent, expired (never brought back) or has no expiry to remove.
     #[cfg(feature = "ttl")]
-    pub(crate) fn set_expiry(&self, ns: u32, key: &[u8], expires_at: u64) -> Result<bool> {
+    pub(crate) fn persist(&self, ns: u32, key: &[u8]) -> Result<bool> {
         let _stripe = self.stripe(ns, key).write();
         let state = self.state.load();
         let space = state.space(ns)?;
@@ -287,11 +289,11 @@ impl Inner {
         let Some((loc, old)) = find(&state.codec, &space, &view, ns, key)? else {
             return Ok(false);
         };
-        if expired_now(&loc) {
+        if loc.expires_at == 0 || expired_now(&loc) {
             return Ok(false);
         }
         let value = value_in(old, loc.offset)?;
-        append_insert(&state, &space, ns, key, &value, expires_at)?;
+        append_insert(&state, &space, ns, key, &value, 0)?;
         Ok(true)
     }
 

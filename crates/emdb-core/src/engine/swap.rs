@@ -109,6 +109,14 @@ pub(crate) fn complete(data: &Path, keep_backup: bool) -> Result<()> {
     let new_meta = sibling(data, ".enc.tmp.meta");
     let bak = sibling(data, ".encbak");
     let bak_meta = sibling(data, ".encbak.meta");
+    // The new files take the permission bits of those they replace (already moved to
+    // the backup names when a crash interrupted an earlier run).
+    if exists(&new_log) {
+        keep_permissions(if exists(data) { data } else { &bak }, &new_log)?;
+    }
+    if exists(&new_meta) {
+        keep_permissions(if exists(&meta) { &meta } else { &bak_meta }, &new_meta)?;
+    }
     if exists(&new_meta) && exists(&meta) {
         std::fs::rename(&meta, &bak_meta)?;
     }
@@ -126,7 +134,12 @@ pub(crate) fn complete(data: &Path, keep_backup: bool) -> Result<()> {
     // enable_encryption, in plaintext).
     remove_if_present(&sibling(data, ".index"))?;
     remove_if_present(&sibling(data, ".index.tmp"))?;
-    if !keep_backup {
+    if keep_backup {
+        // A copy kept for safekeeping (plaintext after enable_encryption) is the owner's
+        // alone, whatever the database's own bits.
+        owner_only(&bak)?;
+        owner_only(&bak_meta)?;
+    } else {
         remove_if_present(&bak)?;
         remove_if_present(&bak_meta)?;
     }
@@ -207,5 +220,33 @@ pub(crate) fn recover(data: &Path) -> Result<()> {
             "the database file is missing or empty but <path>.encbak holds one: restore it (rename it and its .meta back) or delete it",
         ));
     }
+    Ok(())
+}
+
+/// Gives `to` the permission bits of `from` (the mode on Unix, the read-only flag
+/// elsewhere), so that a file put in place of `from` by a rename keeps them. Nothing to
+/// copy when `from` is absent.
+pub(crate) fn keep_permissions(from: &Path, to: &Path) -> Result<()> {
+    match std::fs::metadata(from) {
+        Ok(m) => Ok(std::fs::set_permissions(to, m.permissions())?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Makes `path` readable and writable by its owner only (0600; a no-op where the platform
+/// has no modes, or when `path` is absent).
+fn owner_only(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
