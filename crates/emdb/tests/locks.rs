@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{BufReader, Write};
 
-use common::{sibling, spawn_self, temp_path, wait_for_marker};
+use common::{no_spawn_now, sibling, spawn_self, temp_path, wait_for_marker};
 use emdb::{Emdb, Error};
 
 const CHILD_ENV: &str = "EMDB_LOCKS_CHILD";
@@ -46,6 +46,8 @@ fn assert_busy<T>(result: Result<T, Error>, db_path: &std::path::Path) {
 
 #[test]
 fn a_second_open_in_this_process_is_busy_until_the_first_closes() -> Result<(), Error> {
+    // A child started by another test between the close and the reopen would hold the lock.
+    let _no_spawn = no_spawn_now();
     let (_dir, path) = temp_path("locked.emdb");
     let db = Emdb::open(&path)?;
     db.insert("k", "v")?;

@@ -87,10 +87,23 @@ impl Rng {
     }
 }
 
+/// Held while a child process is being started. Between its fork and its exec a child holds
+/// a copy of every descriptor of this process, the database lock files' among them, so a
+/// lock that a test releases by closing a database in that window stays held (by the
+/// child) until the exec. A test that closes a database and expects its lock free at once
+/// holds [`no_spawn_now`] across the close and the reopen.
+static SPAWNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Keeps [`spawn_self`] from starting a child (see [`SPAWNING`]) while the guard lives.
+pub fn no_spawn_now() -> std::sync::MutexGuard<'static, ()> {
+    SPAWNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Re-runs this test binary as a child process that runs only the test `entry`, with the
 /// environment variable `env` set to `value`. Its stdout is piped; its stdin is piped
 /// when `stdin` is true (closing it tells a waiting child to finish).
 pub fn spawn_self(entry: &str, env: &str, value: &str, stdin: bool) -> Child {
+    let _no_close_now = SPAWNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     Command::new(std::env::current_exe().expect("test binary"))
         .args(["--exact", entry, "--nocapture", "--test-threads=1"])
         .env(env, value)
