@@ -8,6 +8,7 @@ use crate::builder::EmdbBuilder;
 use crate::engine::Inner;
 use crate::error::Result;
 use crate::iter::{EmdbIter, EmdbKeyIter, EmdbRangeIter, TryIter};
+use crate::methods::scope_methods;
 use crate::namespace::Namespace;
 #[cfg(feature = "ttl")]
 use crate::options::Ttl;
@@ -115,96 +116,7 @@ impl Emdb {
         self.scope.inner.path()
     }
 
-    /// Inserts or replaces `key` (with the builder's default TTL, if any). Durable after
-    /// the next [`Emdb::flush`], or at once under `FlushPolicy::WriteThrough`.
-    ///
-    /// # Errors
-    ///
-    /// `Io` when the write fails (then the database is poisoned) or the record is larger
-    /// than a frame (`InvalidInput`); `TtlOverflow`.
-    pub fn insert(&self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Result<()> {
-        self.scope.insert(&key.into(), &value.into())
-    }
-
-    /// Inserts many pairs as one batch: one journal frame, so after a crash all of them
-    /// are there or none is (stronger than emdb 1.0), and readers see them all at once.
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::insert`]; nothing is written on error.
-    pub fn insert_many<I, K, V>(&self, items: I) -> Result<()>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<[u8]>,
-        V: AsRef<[u8]>,
-    {
-        self.scope.insert_many(items)
-    }
-
-    /// A copy of `key`'s value; `None` if absent or expired.
-    ///
-    /// # Errors
-    ///
-    /// `Corrupted` if the indexed record is damaged, `Io`.
-    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
-        self.scope.get(key.as_ref())
-    }
-
-    /// `key`'s value without a copy, borrowed from the memory map.
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::get`].
-    pub fn get_zerocopy(&self, key: impl AsRef<[u8]>) -> Result<Option<ValueRef>> {
-        self.scope.get_zerocopy(key.as_ref())
-    }
-
-    /// Removes `key` and returns its value, also when its TTL has passed and no sweep has
-    /// removed it yet (as emdb 1.0.3; test `ttl_answers::an_expired_unswept_record_answers_as_in_v1`).
-    /// Of two concurrent removes of one key, one gets the value.
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::insert`].
-    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
-        self.scope.remove(key.as_ref())
-    }
-
-    /// Whether `key` is live (no value is copied).
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::get`].
-    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
-        self.scope.contains_key(key.as_ref())
-    }
-
-    /// Entries of the default namespace (expired ones not yet swept count, as in emdb 1.0).
-    ///
-    /// # Errors
-    ///
-    /// Never in practice; kept for emdb 1.0's signature.
-    pub fn len(&self) -> Result<usize> {
-        self.scope.len()
-    }
-
-    /// Whether the default namespace has no entries.
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::len`].
-    pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.len()? == 0)
-    }
-
-    /// Removes every key of the default namespace, durably: one record, one frame.
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::insert`].
-    pub fn clear(&self) -> Result<()> {
-        self.scope.clear()
-    }
+    scope_methods!(kv, Emdb);
 
     /// Makes every write made so far, through any handle, durable. Concurrent calls share
     /// one device sync.
@@ -267,87 +179,7 @@ impl Emdb {
         self.scope.inner.stats()
     }
 
-    /// Key-value pairs of the default namespace, as of this call (see [`EmdbIter`]).
-    ///
-    /// # Errors
-    ///
-    /// `Io` when the log cannot be mapped.
-    pub fn iter(&self) -> Result<EmdbIter> {
-        Ok(EmdbIter::new(self.scope.snapshot()?))
-    }
-
-    /// Like [`Emdb::iter`], reporting a record that fails to decode as an `Err` item.
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::iter`].
-    pub fn try_iter(&self) -> Result<TryIter> {
-        Ok(TryIter::new(self.scope.snapshot()?))
-    }
-
-    /// Keys of the default namespace, as of this call.
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::iter`].
-    pub fn keys(&self) -> Result<EmdbKeyIter> {
-        Ok(EmdbKeyIter::new(self.scope.snapshot()?))
-    }
-
-    /// Every pair with a key in `range`, ascending. Needs `enable_range_scans(true)`.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidConfig` without range scans.
-    pub fn range<R: RangeBounds<Vec<u8>>>(&self, range: R) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.scope.range_cursor(&range)?.collect_all()
-    }
-
-    /// A cursor over the keys in `range`, ascending (see [`EmdbRangeIter`]).
-    ///
-    /// # Errors
-    ///
-    /// `InvalidConfig` without range scans.
-    pub fn range_iter<R: RangeBounds<Vec<u8>>>(&self, range: R) -> Result<EmdbRangeIter> {
-        Ok(EmdbRangeIter::new(self.scope.range_cursor(&range)?))
-    }
-
-    /// Every pair whose key starts with `prefix`, ascending.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidConfig` without range scans.
-    pub fn range_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.scope.prefix_cursor(prefix.as_ref())?.collect_all()
-    }
-
-    /// A cursor over the keys starting with `prefix`.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidConfig` without range scans.
-    pub fn range_prefix_iter(&self, prefix: impl AsRef<[u8]>) -> Result<EmdbRangeIter> {
-        Ok(EmdbRangeIter::new(self.scope.prefix_cursor(prefix.as_ref())?))
-    }
-
-    /// A cursor from `start` (included) on: pagination.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidConfig` without range scans.
-    pub fn iter_from(&self, start: impl AsRef<[u8]>) -> Result<EmdbRangeIter> {
-        self.range_iter(start.as_ref().to_vec()..)
-    }
-
-    /// A cursor from just after `start`: the next page after the last key seen.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidConfig` without range scans.
-    pub fn iter_after(&self, start: impl AsRef<[u8]>) -> Result<EmdbRangeIter> {
-        use std::ops::Bound;
-        self.range_iter((Bound::Excluded(start.as_ref().to_vec()), Bound::Unbounded))
-    }
+    scope_methods!(iteration, Emdb, EmdbIter, EmdbKeyIter, EmdbRangeIter);
 
     /// Opens (or creates) the namespace `name`; its binding is logged durably with the
     /// next flush, and its id survives reopen and compaction.
@@ -419,61 +251,5 @@ impl Emdb {
 
 #[cfg(feature = "ttl")]
 impl Emdb {
-    /// Inserts `key` expiring after `ttl`.
-    ///
-    /// # Errors
-    ///
-    /// `TtlOverflow` when the expiry does not fit, and those of [`Emdb::insert`].
-    pub fn insert_with_ttl(&self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>, ttl: Ttl) -> Result<()> {
-        self.scope.insert_with_ttl(&key.into(), &value.into(), ttl)
-    }
-
-    /// When `key` expires (Unix ms): `Some(0)` for a key without expiry, `None` if absent.
-    /// A record whose TTL has passed but that no sweep has removed yet reports its (past)
-    /// expiry, as emdb 1.0.3 does (test `ttl_answers::an_expired_unswept_record_answers_as_in_v1`).
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::get`].
-    pub fn expires_at(&self, key: impl AsRef<[u8]>) -> Result<Option<u64>> {
-        self.scope.expires_at(key.as_ref())
-    }
-
-    /// Time left for `key`; `None` if absent, without expiry, or expired.
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::get`].
-    pub fn ttl(&self, key: impl AsRef<[u8]>) -> Result<Option<std::time::Duration>> {
-        self.scope.ttl(key.as_ref())
-    }
-
-    /// Removes `key`'s expiry (rewrites the record) and returns `true`; `false`, writing
-    /// nothing, if it is absent, expired (never brought back) or has no expiry, as emdb
-    /// 1.0.3 (tests `ttl_answers::persist_without_expiry_writes_nothing` and
-    /// `ttl_answers::an_expired_unswept_record_answers_as_in_v1`).
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::insert`].
-    pub fn persist(&self, key: impl AsRef<[u8]>) -> Result<bool> {
-        self.scope.persist(key.as_ref())
-    }
-
-    /// Tombstones the expired records of the default namespace (a concurrent re-insert
-    /// survives); returns how many. Errors stop the sweep and count as zero more, as in
-    /// emdb 1.0; [`Emdb::try_sweep_expired`] reports them.
-    #[must_use]
-    pub fn sweep_expired(&self) -> usize {
-        self.scope.sweep_expired()
-    }
-
-    /// [`Emdb::sweep_expired`] that reports its errors.
-    ///
-    /// # Errors
-    ///
-    /// As [`Emdb::insert`].
-    pub fn try_sweep_expired(&self) -> Result<usize> {
-        self.scope.try_sweep_expired()
-    }
+    scope_methods!(ttl, Emdb);
 }

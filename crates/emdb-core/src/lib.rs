@@ -23,6 +23,7 @@ mod db;
 mod engine;
 mod error;
 mod iter;
+mod methods;
 mod namespace;
 #[cfg(feature = "nested")]
 mod nested;

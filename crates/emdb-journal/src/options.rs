@@ -37,6 +37,21 @@ pub enum OnCorruption {
     ReadOnly,
 }
 
+/// Writes builder methods that each set one option: an entry `name(arg: Type);`, with its
+/// docs, is a `#[must_use]` method `name` that stores `arg` in the field of that name.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty);)*) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $name(mut self, $arg: $ty) -> Self {
+                self.$name = $arg;
+                self
+            }
+        )*
+    };
+}
+
 /// Options for opening a [`Journal`].
 ///
 /// ```
@@ -87,71 +102,45 @@ impl JournalOptions {
         Self::default()
     }
 
-    /// When appends become durable (default [`SyncPolicy::OnSync`]).
-    #[must_use]
-    pub fn sync_policy(mut self, policy: SyncPolicy) -> Self {
-        self.sync_policy = policy;
-        self
-    }
+    setters! {
+        /// When appends become durable (default [`SyncPolicy::OnSync`]).
+        sync_policy(policy: SyncPolicy);
 
-    /// How long the leader of a sync group waits for other syncers under
-    /// [`SyncPolicy::Grouped`], when it has seen concurrent syncers (default 100 µs,
-    /// at most 10 ms).
-    #[must_use]
-    pub fn group_window(mut self, window: std::time::Duration) -> Self {
-        self.group_window = window;
-        self
-    }
+        /// How long the leader of a sync group waits for other syncers under
+        /// [`SyncPolicy::Grouped`], when it has seen concurrent syncers (default 100 µs,
+        /// at most 10 ms).
+        group_window(window: std::time::Duration);
 
-    /// What to do when the log is damaged before its end (default [`OnCorruption::Fail`]).
-    #[must_use]
-    pub fn on_corruption(mut self, action: OnCorruption) -> Self {
-        self.on_corruption = action;
-        self
-    }
+        /// What to do when the log is damaged before its end (default [`OnCorruption::Fail`]).
+        on_corruption(action: OnCorruption);
 
-    /// Size of the extents the file grows by ahead of its tail (default 4 MiB; 0 grows the
-    /// file with every write). Preallocated space makes a sync cheaper, since the file's
-    /// size does not change, at the cost of recovery checking that the unused space is
-    /// blank (a memory scan of at most one extent). The reserve is made by appends and
-    /// cut by close and by [`crate::Journal::relocate`] (see [`crate::Journal::close`]), so
-    /// a closed file ends where its log ends. Ignored with Direct I/O.
-    #[must_use]
-    pub fn preallocate(mut self, extent_bytes: u64) -> Self {
-        self.preallocate = extent_bytes;
-        self
-    }
+        /// Size of the extents the file grows by ahead of its tail (default 4 MiB; 0 grows the
+        /// file with every write). Preallocated space makes a sync cheaper, since the file's
+        /// size does not change, at the cost of recovery checking that the unused space is
+        /// blank (a memory scan of at most one extent). The reserve is made by appends and
+        /// cut by close and by [`crate::Journal::relocate`] (see [`crate::Journal::close`]), so
+        /// a closed file ends where its log ends. Ignored with Direct I/O.
+        preallocate(extent_bytes: u64);
 
-    /// Size of the in-memory write buffer (default 64 KiB; 0 writes every append straight
-    /// to the file). Appends are copied into it and written out in one positional write
-    /// when it fills, when a sync needs them, or when a reader asks for a frame still in
-    /// it. Frames in the buffer are lost if the process dies, which is allowed: no frame
-    /// is durable before a sync covers it.
-    #[must_use]
-    pub fn write_buffer(mut self, bytes: usize) -> Self {
-        self.write_buffer = bytes;
-        self
-    }
+        /// Size of the in-memory write buffer (default 64 KiB; 0 writes every append straight
+        /// to the file). Appends are copied into it and written out in one positional write
+        /// when it fills, when a sync needs them, or when a reader asks for a frame still in
+        /// it. Frames in the buffer are lost if the process dies, which is allowed: no frame
+        /// is durable before a sync covers it.
+        write_buffer(bytes: usize);
 
-    /// Largest payload a single frame may carry (default and maximum: 256 MiB - 1). A
-    /// batch larger than this is split into parts that recovery applies all together.
-    /// Records written under a larger limit still read back.
-    #[must_use]
-    pub fn max_frame_payload(mut self, bytes: usize) -> Self {
-        self.max_frame_payload = bytes;
-        self
-    }
+        /// Largest payload a single frame may carry (default and maximum: 256 MiB - 1). A
+        /// batch larger than this is split into parts that recovery applies all together.
+        /// Records written under a larger limit still read back.
+        max_frame_payload(bytes: usize);
 
-    /// Writes through fsys's Direct I/O journal (`O_DIRECT` and an aligned log buffer)
-    /// where the filesystem allows it, bypassing the page cache. Frames become readable
-    /// only once synced, since until then they sit in fsys's buffer and not in the file;
-    /// reads of a newer frame sync first. Preallocation is not used. Falls back to
-    /// buffered I/O where the filesystem refuses `O_DIRECT` (see
-    /// [`crate::JournalStats::direct_io`]).
-    #[must_use]
-    pub fn direct_io(mut self, enabled: bool) -> Self {
-        self.direct_io = enabled;
-        self
+        /// Writes through fsys's Direct I/O journal (`O_DIRECT` and an aligned log buffer)
+        /// where the filesystem allows it, bypassing the page cache. Frames become readable
+        /// only once synced, since until then they sit in fsys's buffer and not in the file;
+        /// reads of a newer frame sync first. Preallocation is not used. Falls back to
+        /// buffered I/O where the filesystem refuses `O_DIRECT` (see
+        /// [`crate::JournalStats::direct_io`]).
+        direct_io(enabled: bool);
     }
 
     /// The version string written to the lock holder file (default `emdb-journal <ver>`).
@@ -161,13 +150,11 @@ impl JournalOptions {
         self
     }
 
-    /// Whether open takes the path's lock (default `true`). Turn it off only when the
-    /// caller holds the lock itself ([`crate::JournalLock`]), or for a private scratch file
-    /// no one else opens: two writers on one journal corrupt it.
-    #[must_use]
-    pub fn take_lock(mut self, take: bool) -> Self {
-        self.take_lock = take;
-        self
+    setters! {
+        /// Whether open takes the path's lock (default `true`). Turn it off only when the
+        /// caller holds the lock itself ([`crate::JournalLock`]), or for a private scratch file
+        /// no one else opens: two writers on one journal corrupt it.
+        take_lock(take: bool);
     }
 
     /// Opens (or creates) the journal at `path` with these options.

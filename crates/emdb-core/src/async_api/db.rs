@@ -141,12 +141,6 @@ pub struct AsyncEmdb {
     inner: Arc<Emdb>,
 }
 
-impl std::fmt::Debug for AsyncEmdb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncEmdb").field("path", &self.path()).finish()
-    }
-}
-
 impl AsyncEmdb {
     /// Opens or creates the database at `path` with the default options, on the blocking
     /// pool.
@@ -317,5 +311,11 @@ impl AsyncEmdb {
     {
         let db = Arc::clone(&self.inner);
         blocking(move || db.transaction(f)).await
+    }
+}
+
+impl std::fmt::Debug for AsyncEmdb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncEmdb").field("path", &self.path()).finish()
     }
 }

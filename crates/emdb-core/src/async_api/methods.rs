@@ -1,6 +1,46 @@
 //! The key-value, iteration, stream and TTL methods `AsyncEmdb` and `AsyncNamespace`
 //! share: the sync `Emdb` and `Namespace` have the same methods under the same names, so
-//! one macro writes both async sets.
+//! `shared_methods!` writes both async sets, with `key_methods!` and `key_streams!` for
+//! the methods that only copy a key and hand it over.
+
+/// Writes async methods that each copy one key argument and run the sync method of the
+/// same name on the blocking pool. An entry is the method's attributes (docs, `cfg`), its
+/// name and argument, and what the sync method returns in its `Result`:
+/// `get(key) -> Option<Vec<u8>>;`. For `shared_methods!`, whose handle keeps its sync handle
+/// in `self.inner`.
+macro_rules! key_methods {
+    ($($(#[$attr:meta])* $name:ident($arg:ident) -> $out:ty;)*) => {
+        $(
+            $(#[$attr])*
+            pub async fn $name<K>(&self, $arg: K) -> Result<$out>
+            where
+                K: AsRef<[u8]>,
+            {
+                let (db, $arg) = (Arc::clone(&self.inner), owned($arg));
+                blocking(move || db.$name($arg)).await
+            }
+        )*
+    };
+}
+
+/// Writes async methods that each copy one key argument and stream, with backpressure,
+/// the pairs of the sync range cursor that a sync method makes from it. An entry is the
+/// method's attributes, its name and argument, and the sync method:
+/// `iter_from_stream(start) = iter_from;`. For `shared_methods!`, as `key_methods!`.
+macro_rules! key_streams {
+    ($($(#[$attr:meta])* $name:ident($arg:ident) = $sync:ident;)*) => {
+        $(
+            $(#[$attr])*
+            pub async fn $name<K>(&self, $arg: K) -> Result<ReceiverStream<(Vec<u8>, Vec<u8>)>>
+            where
+                K: AsRef<[u8]>,
+            {
+                let (db, $arg) = (Arc::clone(&self.inner), owned($arg));
+                open_stream(move || db.$sync($arg), pair_weight).await
+            }
+        )*
+    };
+}
 
 /// Writes the shared methods into an `impl` block whose type keeps its sync handle in
 /// `self.inner: Arc<$sync>`. `$scope` names what the methods act on, for the docs.
@@ -46,60 +86,38 @@ macro_rules! shared_methods {
             blocking(move || db.insert_many(items)).await
         }
 
-        /// A copy of `key`'s value; `None` if absent or expired.
-        ///
-        /// # Errors
-        ///
-        /// As [`Self::insert`].
-        pub async fn get<K>(&self, key: K) -> Result<Option<Vec<u8>>>
-        where
-            K: AsRef<[u8]>,
-        {
-            let (db, key) = (Arc::clone(&self.inner), owned(key));
-            blocking(move || db.get(key)).await
-        }
+        $crate::async_api::methods::key_methods! {
+            /// A copy of `key`'s value; `None` if absent or expired.
+            ///
+            /// # Errors
+            ///
+            /// As [`Self::insert`].
+            get(key) -> Option<Vec<u8>>;
 
-        /// `key`'s value without a copy: a [`ValueRef`] into the memory map, valid after
-        #[doc = concat!(" later writes and compaction (see [`", stringify!($sync), "::get_zerocopy`]).")]
-        ///
-        /// # Errors
-        ///
-        /// As [`Self::insert`].
-        pub async fn get_zerocopy<K>(&self, key: K) -> Result<Option<ValueRef>>
-        where
-            K: AsRef<[u8]>,
-        {
-            let (db, key) = (Arc::clone(&self.inner), owned(key));
-            blocking(move || db.get_zerocopy(key)).await
-        }
+            /// `key`'s value without a copy: a [`ValueRef`] into the memory map, valid after
+            #[doc = concat!(" later writes and compaction (see [`", stringify!($sync), "::get_zerocopy`]).")]
+            ///
+            /// # Errors
+            ///
+            /// As [`Self::insert`].
+            get_zerocopy(key) -> Option<ValueRef>;
 
-        /// Removes `key` and returns its live value.
-        ///
-        /// Dropping the future does not cancel the removal: it may or may not have
-        /// happened.
-        ///
-        /// # Errors
-        ///
-        /// As [`Self::insert`].
-        pub async fn remove<K>(&self, key: K) -> Result<Option<Vec<u8>>>
-        where
-            K: AsRef<[u8]>,
-        {
-            let (db, key) = (Arc::clone(&self.inner), owned(key));
-            blocking(move || db.remove(key)).await
-        }
+            /// Removes `key` and returns its live value.
+            ///
+            /// Dropping the future does not cancel the removal: it may or may not have
+            /// happened.
+            ///
+            /// # Errors
+            ///
+            /// As [`Self::insert`].
+            remove(key) -> Option<Vec<u8>>;
 
-        /// Whether `key` is live (no value is copied).
-        ///
-        /// # Errors
-        ///
-        /// As [`Self::insert`].
-        pub async fn contains_key<K>(&self, key: K) -> Result<bool>
-        where
-            K: AsRef<[u8]>,
-        {
-            let (db, key) = (Arc::clone(&self.inner), owned(key));
-            blocking(move || db.contains_key(key)).await
+            /// Whether `key` is live (no value is copied).
+            ///
+            /// # Errors
+            ///
+            /// As [`Self::insert`].
+            contains_key(key) -> bool;
         }
 
         #[doc = concat!("Entries of ", $scope, " (expired ones not yet swept count).")]
@@ -248,43 +266,27 @@ macro_rules! shared_methods {
             open_stream(move || db.range_iter(range), pair_weight).await
         }
 
-        /// A stream of the pairs whose key starts with `prefix`; as [`Self::range_stream`].
-        ///
-        /// # Errors
-        ///
-        /// As [`Self::range_stream`].
-        pub async fn range_prefix_stream<K>(&self, prefix: K) -> Result<ReceiverStream<(Vec<u8>, Vec<u8>)>>
-        where
-            K: AsRef<[u8]>,
-        {
-            let (db, prefix) = (Arc::clone(&self.inner), owned(prefix));
-            open_stream(move || db.range_prefix_iter(prefix), pair_weight).await
-        }
+        $crate::async_api::methods::key_streams! {
+            /// A stream of the pairs whose key starts with `prefix`; as [`Self::range_stream`].
+            ///
+            /// # Errors
+            ///
+            /// As [`Self::range_stream`].
+            range_prefix_stream(prefix) = range_prefix_iter;
 
-        /// A stream of the pairs from `start` (included) on; as [`Self::range_stream`].
-        ///
-        /// # Errors
-        ///
-        /// As [`Self::range_stream`].
-        pub async fn iter_from_stream<K>(&self, start: K) -> Result<ReceiverStream<(Vec<u8>, Vec<u8>)>>
-        where
-            K: AsRef<[u8]>,
-        {
-            let (db, start) = (Arc::clone(&self.inner), owned(start));
-            open_stream(move || db.iter_from(start), pair_weight).await
-        }
+            /// A stream of the pairs from `start` (included) on; as [`Self::range_stream`].
+            ///
+            /// # Errors
+            ///
+            /// As [`Self::range_stream`].
+            iter_from_stream(start) = iter_from;
 
-        /// A stream of the pairs after `start` (excluded); as [`Self::range_stream`].
-        ///
-        /// # Errors
-        ///
-        /// As [`Self::range_stream`].
-        pub async fn iter_after_stream<K>(&self, start: K) -> Result<ReceiverStream<(Vec<u8>, Vec<u8>)>>
-        where
-            K: AsRef<[u8]>,
-        {
-            let (db, start) = (Arc::clone(&self.inner), owned(start));
-            open_stream(move || db.iter_after(start), pair_weight).await
+            /// A stream of the pairs after `start` (excluded); as [`Self::range_stream`].
+            ///
+            /// # Errors
+            ///
+            /// As [`Self::range_stream`].
+            iter_after_stream(start) = iter_after;
         }
 
         /// Inserts `key` expiring after `ttl`.
@@ -304,51 +306,35 @@ macro_rules! shared_methods {
             blocking(move || db.insert_with_ttl(key, value, ttl)).await
         }
 
-        /// When `key` expires (Unix ms): `Some(0)` for a live key without expiry, `None`
-        /// if absent or expired (as emdb 1.0).
-        ///
-        /// # Errors
-        ///
-        /// As [`Self::insert`].
-        #[cfg(feature = "ttl")]
-        pub async fn expires_at<K>(&self, key: K) -> Result<Option<u64>>
-        where
-            K: AsRef<[u8]>,
-        {
-            let (db, key) = (Arc::clone(&self.inner), owned(key));
-            blocking(move || db.expires_at(key)).await
-        }
+        $crate::async_api::methods::key_methods! {
+            /// When `key` expires (Unix ms): `Some(0)` for a live key without expiry, `None`
+            /// if absent or expired (as emdb 1.0).
+            ///
+            /// # Errors
+            ///
+            /// As [`Self::insert`].
+            #[cfg(feature = "ttl")]
+            expires_at(key) -> Option<u64>;
 
-        /// Time left for `key`; `None` if absent, without expiry, or expired.
-        ///
-        /// # Errors
-        ///
-        /// As [`Self::insert`].
-        #[cfg(feature = "ttl")]
-        pub async fn ttl<K>(&self, key: K) -> Result<Option<Duration>>
-        where
-            K: AsRef<[u8]>,
-        {
-            let (db, key) = (Arc::clone(&self.inner), owned(key));
-            blocking(move || db.ttl(key)).await
-        }
+            /// Time left for `key`; `None` if absent, without expiry, or expired.
+            ///
+            /// # Errors
+            ///
+            /// As [`Self::insert`].
+            #[cfg(feature = "ttl")]
+            ttl(key) -> Option<Duration>;
 
-        /// Removes `key`'s expiry; `false` if absent or expired.
-        ///
-        /// Dropping the future does not cancel the write: it may or may not have happened.
-        ///
-        /// # Errors
-        ///
-        /// As [`Self::insert`].
-        #[cfg(feature = "ttl")]
-        pub async fn persist<K>(&self, key: K) -> Result<bool>
-        where
-            K: AsRef<[u8]>,
-        {
-            let (db, key) = (Arc::clone(&self.inner), owned(key));
-            blocking(move || db.persist(key)).await
+            /// Removes `key`'s expiry; `false` if absent or expired.
+            ///
+            /// Dropping the future does not cancel the write: it may or may not have happened.
+            ///
+            /// # Errors
+            ///
+            /// As [`Self::insert`].
+            #[cfg(feature = "ttl")]
+            persist(key) -> bool;
         }
     };
 }
 
-pub(crate) use shared_methods;
+pub(crate) use {key_methods, key_streams, shared_methods};

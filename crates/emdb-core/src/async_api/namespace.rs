@@ -24,12 +24,6 @@ pub struct AsyncNamespace {
     inner: Arc<Namespace>,
 }
 
-impl std::fmt::Debug for AsyncNamespace {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncNamespace").field("name", &self.name()).finish()
-    }
-}
-
 impl AsyncNamespace {
     /// Wraps a sync namespace handle (no I/O).
     #[must_use]
@@ -63,5 +57,11 @@ impl AsyncNamespace {
     pub async fn sweep_expired(&self) -> Result<usize> {
         let ns = Arc::clone(&self.inner);
         blocking(move || ns.try_sweep_expired()).await
+    }
+}
+
+impl std::fmt::Debug for AsyncNamespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncNamespace").field("name", &self.name()).finish()
     }
 }

@@ -93,6 +93,15 @@ pub struct RangeIter<'a> {
     finished: bool,
 }
 
+/// The end of a [`RangeIter`] a step takes its entry from.
+#[derive(Clone, Copy)]
+enum End {
+    /// `next`: ascending from the lower bound.
+    Front,
+    /// `next_back`: descending from the upper bound.
+    Back,
+}
+
 impl<'a> RangeIter<'a> {
     pub(crate) fn new(map: &'a SkipMap<StoredKey, Location>, lower: Bound<StoredKey>, upper: Bound<StoredKey>) -> Self {
         RangeIter {
@@ -110,6 +119,58 @@ impl<'a> RangeIter<'a> {
         self.finished = true;
         self.front = None;
         self.back = None;
+    }
+
+    /// Takes the next entry from `end`, or finishes the iteration when that end has run
+    /// out of entries or reached the other end.
+    fn step(&mut self, end: End) -> Option<RangeEntry<'a>> {
+        if self.finished {
+            return None;
+        }
+        let Some(entry) = self.candidate(end).filter(|c| self.inside(end, c.key())) else {
+            self.finish();
+            return None;
+        };
+        let taken = match end {
+            End::Front => &mut self.front,
+            End::Back => &mut self.back,
+        };
+        *taken = Some(entry.clone());
+        Some(RangeEntry::new(entry))
+    }
+
+    /// The neighbour, towards the other end, of the last entry taken from `end`; before
+    /// the first step from `end`, the first entry within that end's bound.
+    fn candidate(&self, end: End) -> Option<Entry<'a, StoredKey, Location>> {
+        // Never through `SkipMap::range`: crossbeam-skiplist 0.1.3's range iterator never
+        // releases the nodes it steps over, so every node it visits and is later removed is
+        // leaked. `lower_bound` and `Entry::next` count references correctly.
+        match end {
+            End::Front => match &self.front {
+                Some(last) => last.next(),
+                None => self.map.lower_bound(self.lower.as_ref().map(StoredKey::as_bytes)),
+            },
+            End::Back => match &self.back {
+                Some(last) => last.prev(),
+                None => self.map.upper_bound(self.upper.as_ref().map(StoredKey::as_bytes)),
+            },
+        }
+    }
+
+    /// Whether `key`, a candidate from `end`, is still inside what is left of the range:
+    /// strictly short of the last entry taken from the other end, or, before the first
+    /// step from there, within the other end's bound.
+    fn inside(&self, end: End, key: &StoredKey) -> bool {
+        match end {
+            End::Front => match &self.back {
+                Some(back) => key < back.key(),
+                None => below_upper(&self.upper, key),
+            },
+            End::Back => match &self.front {
+                Some(front) => key > front.key(),
+                None => above_lower(&self.lower, key),
+            },
+        }
     }
 }
 
@@ -137,56 +198,13 @@ impl<'a> Iterator for RangeIter<'a> {
     type Item = RangeEntry<'a>;
 
     fn next(&mut self) -> Option<RangeEntry<'a>> {
-        if self.finished {
-            return None;
-        }
-        // Never through `SkipMap::range`: crossbeam-skiplist 0.1.3's range iterator never
-        // releases the nodes it steps over, so every node it visits and is later removed is
-        // leaked. `lower_bound` and `Entry::next` count references correctly.
-        let candidate = match &self.front {
-            Some(last) => last.next(),
-            None => self.map.lower_bound(self.lower.as_ref().map(StoredKey::as_bytes)),
-        };
-        let Some(candidate) = candidate else {
-            self.finish();
-            return None;
-        };
-        let inside = match &self.back {
-            Some(back) => candidate.key() < back.key(),
-            None => below_upper(&self.upper, candidate.key()),
-        };
-        if !inside {
-            self.finish();
-            return None;
-        }
-        self.front = Some(candidate.clone());
-        Some(RangeEntry::new(candidate))
+        self.step(End::Front)
     }
 }
 
 impl<'a> DoubleEndedIterator for RangeIter<'a> {
     fn next_back(&mut self) -> Option<RangeEntry<'a>> {
-        if self.finished {
-            return None;
-        }
-        let candidate = match &self.back {
-            Some(last) => last.prev(),
-            None => self.map.upper_bound(self.upper.as_ref().map(StoredKey::as_bytes)),
-        };
-        let Some(candidate) = candidate else {
-            self.finish();
-            return None;
-        };
-        let inside = match &self.front {
-            Some(front) => candidate.key() > front.key(),
-            None => above_lower(&self.lower, candidate.key()),
-        };
-        if !inside {
-            self.finish();
-            return None;
-        }
-        self.back = Some(candidate.clone());
-        Some(RangeEntry::new(candidate))
+        self.step(End::Back)
     }
 }
 
