@@ -45,16 +45,25 @@ impl Stripes {
     /// deadlock): every stripe when the batch holds a clear or a bind, which act on whole
     /// namespaces.
     pub(crate) fn lock_for(&self, ops: &[Record<'_>]) -> Vec<RwLockWriteGuard<'_, ()>> {
+        match self.indices_for(ops) {
+            Some(which) => which.into_iter().map(|i| self.locks[i].write()).collect(),
+            None => self.lock_all(),
+        }
+    }
+
+    /// The stripes `ops` touch, ascending and each once (a key written twice in one batch
+    /// must not wait on its own stripe); `None` when the batch needs them all.
+    fn indices_for(&self, ops: &[Record<'_>]) -> Option<Vec<usize>> {
         let mut which = Vec::with_capacity(ops.len());
         for op in ops {
             match op {
                 Record::Insert { ns, key, .. } | Record::Remove { ns, key } => which.push(self.index_of(*ns, key)),
-                Record::Clear { .. } | Record::Bind { .. } => return self.lock_all(),
+                Record::Clear { .. } | Record::Bind { .. } => return None,
             }
         }
         which.sort_unstable();
         which.dedup();
-        which.into_iter().map(|i| self.locks[i].write()).collect()
+        Some(which)
     }
 
     /// Every stripe, for operations on whole namespaces and for swapping the state.
@@ -86,15 +95,22 @@ mod tests {
                 expires_at: 0,
             },
         ];
-        let distinct = usize::from(stripes.index_of(1, a) != stripes.index_of(1, b)) + 1;
+        let mut expected = vec![stripes.index_of(1, a), stripes.index_of(1, b)];
+        expected.sort_unstable();
+        expected.dedup();
+        assert_eq!(
+            stripes.indices_for(&ops),
+            Some(expected.clone()),
+            "ascending, each once"
+        );
         {
-            // The same key twice in one batch must not deadlock on its own stripe.
             let guards = stripes.lock_for(&ops);
-            assert_eq!(guards.len(), distinct);
+            assert_eq!(guards.len(), expected.len());
             assert!(stripes.of(1, b).try_read().is_none(), "b's stripe is held");
             assert!(stripes.of(1, a).try_read().is_none(), "a's stripe is held");
         }
         assert!(stripes.of(1, a).try_write().is_some(), "released with the guards");
+        assert_eq!(stripes.indices_for(&[ops[0], Record::Clear { ns: 1 }]), None);
         let guards = stripes.lock_for(&[Record::Clear { ns: 1 }, ops[0]]);
         assert_eq!(guards.len(), STRIPES);
     }
