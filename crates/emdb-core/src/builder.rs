@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::Emdb;
+use crate::engine::paths::{self, MemDir};
 use crate::engine::{Config, Inner};
 use crate::error::{Error, Result};
 use crate::options::FlushPolicy;
-use crate::paths::{self, MemDir};
 
 /// Configures and opens an [`Emdb`].
 ///

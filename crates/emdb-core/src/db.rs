@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use crate::builder::EmdbBuilder;
 use crate::engine::Inner;
+use crate::engine::Scope;
 use crate::error::Result;
 use crate::iter::{EmdbIter, EmdbKeyIter, EmdbRangeIter, TryIter};
 use crate::methods::scope_methods;
 use crate::namespace::Namespace;
 #[cfg(feature = "ttl")]
 use crate::options::Ttl;
-use crate::scope::Scope;
 use crate::stats::EmdbStats;
 use crate::txn::Transaction;
 use crate::value::ValueRef;
@@ -67,7 +67,7 @@ impl Emdb {
 
     #[cfg(feature = "nested")]
     pub(crate) fn range_scans_enabled(&self) -> bool {
-        self.scope.inner.range_scans
+        self.scope.inner.range_scans()
     }
 
     /// Opens or creates the database at `path` with the default options.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use emdb_index::Location;
 use emdb_journal::Snapshot;
 
-use crate::codec::Codec;
+use crate::engine::codec::Codec;
 use crate::engine::{Inner, Listing, key_at};
 use crate::error::{Error, Result};
 use crate::options::{expired_now, now_ms};
@@ -67,10 +67,21 @@ impl Walk {
             }
         }
     }
+
+    /// The next entry that decodes: emdb 1.0 skips records that do not, `try_iter`
+    /// reports them.
+    fn next_decoded_entry(&mut self) -> Option<(Vec<u8>, Vec<u8>)> {
+        loop {
+            if let Ok(item) = self.next_entry()? {
+                return Some(item);
+            }
+        }
+    }
 }
 
-macro_rules! entry_iter {
-    ($(#[$doc:meta])* $name:ident) => {
+/// A public iterator over a [`Walk`]: `$next` is the walk's method that yields its items.
+macro_rules! walk_iter {
+    ($(#[$doc:meta])* $name:ident, $item:ty, $next:ident) => {
         $(#[$doc])*
         pub struct $name {
             walk: Walk,
@@ -83,84 +94,48 @@ macro_rules! entry_iter {
         }
 
         impl Iterator for $name {
-            type Item = (Vec<u8>, Vec<u8>);
+            type Item = $item;
 
-            fn next(&mut self) -> Option<Self::Item> {
-                loop {
-                    match self.walk.next_entry()? {
-                        Ok(item) => return Some(item),
-                        // emdb 1.0 skips records that do not decode; `try_iter` reports them.
-                        Err(_) => continue,
-                    }
-                }
+            fn next(&mut self) -> Option<$item> {
+                self.walk.$next()
             }
         }
     };
 }
 
-macro_rules! key_iter {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        pub struct $name {
-            walk: Walk,
-        }
-
-        impl $name {
-            pub(crate) fn new(snapshot: Listing) -> Self {
-                $name { walk: Walk::new(snapshot) }
-            }
-        }
-
-        impl Iterator for $name {
-            type Item = Vec<u8>;
-
-            fn next(&mut self) -> Option<Vec<u8>> {
-                self.walk.next_key()
-            }
-        }
-    };
-}
-
-entry_iter!(
+walk_iter!(
     /// Key-value pairs of the default namespace, from a snapshot taken by
     /// [`crate::Emdb::iter`]; in hash order.
-    EmdbIter
+    EmdbIter,
+    (Vec<u8>, Vec<u8>),
+    next_decoded_entry
 );
-entry_iter!(
+walk_iter!(
     /// Key-value pairs of a namespace, from a snapshot taken by
     /// [`crate::Namespace::iter`]; in hash order.
-    NamespaceIter
+    NamespaceIter,
+    (Vec<u8>, Vec<u8>),
+    next_decoded_entry
 );
-key_iter!(
+walk_iter!(
     /// Keys of the default namespace, from a snapshot taken by [`crate::Emdb::keys`].
-    EmdbKeyIter
+    EmdbKeyIter,
+    Vec<u8>,
+    next_key
 );
-key_iter!(
+walk_iter!(
     /// Keys of a namespace, from a snapshot taken by [`crate::Namespace::keys`].
-    NamespaceKeyIter
+    NamespaceKeyIter,
+    Vec<u8>,
+    next_key
 );
-
-/// Key-value pairs from a snapshot, with a record that fails to decode reported as an
-/// `Err` item rather than skipped.
-pub struct TryIter {
-    walk: Walk,
-}
-
-impl TryIter {
-    pub(crate) fn new(snapshot: Listing) -> Self {
-        TryIter {
-            walk: Walk::new(snapshot),
-        }
-    }
-}
-
-impl Iterator for TryIter {
-    type Item = Result<(Vec<u8>, Vec<u8>)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.walk.next_entry()
-    }
-}
+walk_iter!(
+    /// Key-value pairs from a snapshot, with a record that fails to decode reported as an
+    /// `Err` item rather than skipped.
+    TryIter,
+    Result<(Vec<u8>, Vec<u8>)>,
+    next_entry
+);
 
 /// First page of a cursor, and the largest.
 const FIRST_PAGE: usize = 16;
@@ -193,12 +168,12 @@ pub(crate) struct Cursor {
 impl Cursor {
     /// A cursor over `[lower, upper]`; fails at once if the range index is not kept.
     pub(crate) fn new(inner: Arc<Inner>, ns: u32, lower: Bound<Vec<u8>>, upper: Bound<Vec<u8>>) -> Result<Cursor> {
-        if !inner.range_scans {
+        if !inner.range_scans() {
             return Err(Error::InvalidConfig(
                 "range scans are not enabled (EmdbBuilder::enable_range_scans)",
             ));
         }
-        inner.state.load().space(ns)?;
+        inner.check_namespace(ns)?;
         Ok(Cursor {
             inner,
             ns,
@@ -212,69 +187,22 @@ impl Cursor {
         })
     }
 
-    fn below_upper(&self, key: &[u8]) -> bool {
-        match &self.upper {
-            Bound::Unbounded => true,
-            Bound::Included(u) => key <= u.as_slice(),
-            Bound::Excluded(u) => key < u.as_slice(),
-        }
-    }
-
-    /// Fetches the next page of locations; sets `done` when the range is exhausted. The
-    /// page is taken under the batch gate, so it never holds half a batch.
+    /// Fetches the next page of locations; sets `done` when the range is exhausted.
     fn fill(&mut self) -> Result<()> {
-        let inner = Arc::clone(&self.inner);
-        // The range index is built (if an open left it stale) before the gate is taken:
-        // a build takes every stripe, and writers take stripes before the gate. A
-        // compaction swapping in a stale copy between the two is met by going round again.
-        let (_gate, state) = loop {
-            {
-                let state = inner.state.load();
-                let space = state.space(self.ns)?;
-                inner.ready_range(&state, &space, self.ns)?;
-            }
-            let gate = inner.batch_gate.write();
-            let state = inner.state.load();
-            let space = state.space(self.ns)?;
-            if space.range.is_none() || space.range_is_ready() {
-                drop(space);
-                break (gate, state);
-            }
-        };
-        let space = state.space(self.ns)?;
-        let Some(range) = &space.range else {
+        let Some(page) = self
+            .inner
+            .range_page(self.ns, &self.lower, &self.upper, self.page_size)?
+        else {
             self.done = true;
             return Ok(());
         };
-        let view = state.view()?;
-        let lower = match &self.lower {
-            Bound::Included(k) => Bound::Included(k.as_slice()),
-            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        let mut seen = 0;
-        let mut last = None;
-        for entry in range.range(lower, Bound::Unbounded) {
-            if !self.below_upper(entry.key()) {
-                self.done = true;
-                break;
-            }
-            if seen == self.page_size {
-                break;
-            }
-            seen += 1;
-            self.page.push_back(entry.location());
-            last = Some(entry);
+        match page.resume_after {
+            Some(last) => self.lower = Bound::Excluded(last),
+            None => self.done = true,
         }
-        match last {
-            Some(entry) if !self.done => self.lower = Bound::Excluded(entry.key().to_vec()),
-            _ => self.done = true,
-        }
-        if seen < self.page_size {
-            self.done = true;
-        }
+        self.page.extend(page.locations);
         self.page_size = (self.page_size * 2).min(LAST_PAGE);
-        self.page_view = Some((view, state.codec.clone(), now_ms()));
+        self.page_view = Some((page.view, page.codec, now_ms()));
         Ok(())
     }
 

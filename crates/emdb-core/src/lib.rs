@@ -8,18 +8,37 @@
 //! below are the journal (`emdb-journal`), the indexes (`emdb-index`), the AEAD envelope
 //! (`emdb-crypto`, feature `encrypt`) and the tokio plumbing (`emdb-async`, feature
 //! `async`), none of which knows about the others.
+//!
+//! # Where things are
+//!
+//! The crate root holds the public API, one file (or folder) per concept; everything
+//! else is internal and lives under `engine/`.
+//!
+//! * `db.rs` (public): [`Emdb`], the database handle.
+//! * `namespace.rs` (public): [`Namespace`], a handle on one named namespace.
+//! * `builder.rs` (public): [`EmdbBuilder`], where a database lives and how it behaves.
+//! * `txn.rs` (public): [`Transaction`], staged writes applied as one batch.
+//! * `iter.rs` (public): the iterators and range cursors.
+//! * `value.rs` (public): [`ValueRef`], a value borrowed from the memory map.
+//! * `options.rs` (public): [`FlushPolicy`] and [`Ttl`].
+//! * `stats.rs` (public): [`EmdbStats`].
+//! * `error.rs` (public): [`Error`] and [`Result`].
+//! * `nested.rs` (public, feature `nested`): `Focus`, dotted-prefix views.
+//! * `encryption.rs` (public, feature `encrypt`): `EncryptionInput`, a key or passphrase.
+//! * `admin/` (public, feature `encrypt`): `AdminOptions` and the offline encryption
+//!   admin; `admin/swap.rs` (internal) is the crash-safe file swap that ends it.
+//! * `async_api/` (public, feature `async`): `AsyncEmdb`, `AsyncNamespace`.
+//! * `engine/` (internal): the engine behind every handle; its `mod.rs` maps its files.
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-#[cfg(feature = "encrypt")]
 mod admin;
 #[cfg(feature = "async")]
 mod async_api;
 mod builder;
-mod codec;
-#[cfg(feature = "encrypt")]
-mod crypt;
 mod db;
+#[cfg(feature = "encrypt")]
+mod encryption;
 mod engine;
 mod error;
 mod iter;
@@ -28,9 +47,6 @@ mod namespace;
 #[cfg(feature = "nested")]
 mod nested;
 mod options;
-mod paths;
-mod record;
-mod scope;
 mod stats;
 mod txn;
 mod value;
@@ -40,12 +56,12 @@ pub use admin::AdminOptions;
 #[cfg(feature = "async")]
 pub use async_api::{AsyncEmdb, AsyncNamespace, BuildAsync};
 pub use builder::EmdbBuilder;
-#[cfg(feature = "encrypt")]
-pub use crypt::EncryptionInput;
 pub use db::Emdb;
 #[cfg(feature = "encrypt")]
 pub use emdb_crypto::Cipher;
 pub use emdb_journal::LockHolder;
+#[cfg(feature = "encrypt")]
+pub use encryption::EncryptionInput;
 pub use error::{Error, Result};
 pub use iter::{EmdbIter, EmdbKeyIter, EmdbRangeIter, NamespaceIter, NamespaceKeyIter, NamespaceRangeIter, TryIter};
 pub use namespace::Namespace;

@@ -4,12 +4,12 @@ use std::ops::RangeBounds;
 use std::sync::Arc;
 
 use crate::engine::Inner;
+use crate::engine::Scope;
 use crate::error::Result;
 use crate::iter::{NamespaceIter, NamespaceKeyIter, NamespaceRangeIter, TryIter};
 use crate::methods::scope_methods;
 #[cfg(feature = "ttl")]
 use crate::options::Ttl;
-use crate::scope::Scope;
 use crate::value::ValueRef;
 
 /// A handle on one named namespace: the same key-value API as [`crate::Emdb`], scoped.

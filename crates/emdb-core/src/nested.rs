@@ -5,10 +5,10 @@
 //! are touched); without, the namespace is scanned and filtered, as emdb 1.0 always did.
 
 use crate::db::Emdb;
+use crate::engine::record::Record;
 use crate::error::{Error, Result};
 #[cfg(feature = "ttl")]
 use crate::options::Ttl;
-use crate::record::Record;
 
 /// `prefix` + `.`
 fn group_prefix(prefix: &str) -> Vec<u8> {

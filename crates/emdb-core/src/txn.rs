@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::Scope;
+use crate::engine::record::Record;
 use crate::error::Result;
 #[cfg(feature = "ttl")]
 use crate::options::Ttl;
-use crate::record::Record;
-use crate::scope::Scope;
 
 /// A staged write.
 #[derive(Debug)]
@@ -43,13 +43,7 @@ impl<'db> Transaction<'db> {
     /// `TtlOverflow` when the default TTL does not fit.
     pub fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Result<()> {
         let expires_at = self.scope.default_expiry()?;
-        self.staged.insert(
-            key.into(),
-            Staged::Put {
-                value: value.into(),
-                expires_at,
-            },
-        );
+        self.stage_put(key.into(), value.into(), expires_at);
         Ok(())
     }
 
@@ -61,14 +55,13 @@ impl<'db> Transaction<'db> {
     #[cfg(feature = "ttl")]
     pub fn insert_with_ttl(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>, ttl: Ttl) -> Result<()> {
         let expires_at = self.scope.expiry(ttl)?;
-        self.staged.insert(
-            key.into(),
-            Staged::Put {
-                value: value.into(),
-                expires_at,
-            },
-        );
+        self.stage_put(key.into(), value.into(), expires_at);
         Ok(())
+    }
+
+    /// Stages an insert expiring at `expires_at` (Unix ms, 0 = never).
+    fn stage_put(&mut self, key: Vec<u8>, value: Vec<u8>, expires_at: u64) {
+        self.staged.insert(key, Staged::Put { value, expires_at });
     }
 
     /// Stages a removal and returns the value the transaction saw for the key.

@@ -112,19 +112,6 @@ pub(crate) fn allocate(file: &File, from: u64, to: u64) -> io::Result<()> {
     file.set_len(to)
 }
 
-/// Makes a directory entry change (create, rename) durable. A no-op where directories
-/// cannot be opened (Windows).
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -77,7 +77,8 @@ pub(crate) struct State {
     pub(crate) writes: u64,
 }
 
-fn now_millis() -> u64 {
+/// Milliseconds since the Unix epoch, now: the sidecar's and the lock holder's timestamps.
+pub(crate) fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -301,9 +302,7 @@ impl Journal {
             // Another log's sidecar must not be paired with this one.
             std::fs::remove_file(&to_meta)?;
         }
-        if let Some(dir) = self.path.parent() {
-            file::sync_dir(dir)?;
-        }
+        paths::sync_parent_dir(&self.path)?;
         Ok(())
     }
 

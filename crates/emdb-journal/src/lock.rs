@@ -22,7 +22,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::paths;
@@ -114,9 +113,7 @@ pub(crate) fn acquire(data: &Path, crate_version: &str) -> Result<JournalLock> {
         Err(std::fs::TryLockError::Error(e)) => return Err(lock_err(e)),
     }
     let holder_path = paths::sibling(data, ".lock-meta");
-    let acquired = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let acquired = crate::journal::now_millis();
     let body = format!(
         "{HOLDER_MAGIC}1\npid={}\nacquired_at={acquired}\ncrate_version={crate_version}\n",
         std::process::id()

@@ -1,15 +1,84 @@
-//! Where the journal's files live: the data file and its siblings.
+//! Where the journal's files live, the data file and its siblings, and how a file beside
+//! the journal is replaced: the sidecar here, and the files a layer above keeps next to
+//! it (emdb's index snapshot, for one) the same way.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// `<path><suffix>`, e.g. `db.emdb` + `.meta` = `db.emdb.meta`.
-pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+/// The name of a file kept beside the one at `path`: `<path><suffix>`, e.g. `db.emdb` +
+/// `.meta` = `db.emdb.meta`. The journal's own are `.meta`, `.lock`, `.lock-meta` and
+/// `.corrupt-<offset>`.
+///
+/// ```
+/// use std::path::Path;
+/// assert_eq!(emdb_journal::sibling(Path::new("/a/b.db"), ".meta"), Path::new("/a/b.db.meta"));
+/// ```
+#[must_use]
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name: OsString = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
+}
+
+/// Makes the directory entry of `path` durable (a create, rename or removal of it) by
+/// syncing the directory that holds it. A no-op where directories cannot be opened
+/// (Windows).
+///
+/// # Errors
+///
+/// [`Error::Io`] when the directory cannot be opened or its sync fails: a failed sync
+/// is reported, never ignored.
+pub fn sync_parent_dir(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Replaces the file at `path` with `bytes`, atomically and durably: through fsys's
+/// atomic replace (a staging file beside it, synced, renamed over it), then
+/// [`sync_parent_dir`]. After a crash the file holds the old bytes or the new ones, never a
+/// mix. A new file is created owner-only (where the platform has modes); an existing one
+/// keeps its permission bits. This is how the journal replaces its sidecar.
+///
+/// ```
+/// # fn main() -> Result<(), emdb_journal::Error> {
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("db.log.extra");
+/// emdb_journal::replace_file(&path, b"first")?;
+/// emdb_journal::replace_file(&path, b"second")?;
+/// assert_eq!(std::fs::read(&path)?, b"second");
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Fsys`] when a step of the replace fails (the old file stays),
+/// [`Error::Io`] when the file cannot be created or the directory sync fails.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_with(&fsys::builder().build()?, path, bytes)
+}
+
+/// [`replace_file`] through an fsys handle the caller already holds.
+pub(crate) fn replace_with(fs: &fsys::Handle, path: &Path, bytes: &[u8]) -> Result<()> {
+    if !path.exists() {
+        match crate::lock::private_options().write(true).create_new(true).open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+    fs.write_copy(path, bytes)?;
+    sync_parent_dir(path)
 }
 
 /// The path every sibling is derived from: symlinks resolved, so that every name of the
@@ -49,6 +118,33 @@ pub(crate) fn resolve(path: &Path) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replace_file_creates_owner_only_keeps_modes_and_reports_a_missing_directory() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("x.db.extra");
+        replace_file(&path, b"one")?;
+        assert_eq!(std::fs::read(&path)?, b"one");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640))?;
+            replace_file(&path, b"two")?;
+            assert_eq!(std::fs::read(&path)?, b"two");
+            assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o640);
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path())?.collect::<std::io::Result<_>>()?;
+        assert_eq!(names.len(), 1, "no staging file is left behind");
+        let lost = dir.path().join("missing").join("x.db.extra");
+        assert!(replace_file(&lost, b"three").is_err());
+        assert!(!lost.exists());
+        assert!(
+            sync_parent_dir(&lost).is_err(),
+            "a directory that cannot be synced is reported"
+        );
+        Ok(())
+    }
 
     #[test]
     fn sibling_appends_to_the_file_name() {

@@ -33,6 +33,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::lsn::Lsn;
+use crate::paths;
 
 /// Sidecar format version this crate writes.
 pub const SIDECAR_VERSION: u32 = 2;
@@ -198,19 +199,9 @@ pub(crate) fn read(path: &Path) -> Result<Option<std::result::Result<Meta, &'sta
     }
 }
 
-/// Replaces the sidecar at `path` atomically (temporary file, sync, rename, directory
-/// sync) through fsys. A new sidecar is created owner-only first, and fsys keeps those
-/// permissions across the replace.
+/// Replaces the sidecar at `path` atomically and durably (see [`paths::replace_file`]).
 pub(crate) fn write(fs: &fsys::Handle, path: &Path, meta: &Meta) -> Result<()> {
-    if !path.exists() {
-        match crate::lock::private_options().write(true).create_new(true).open(path) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::Io(e)),
-        }
-    }
-    fs.write_copy(path, &meta.encode())?;
-    Ok(())
+    paths::replace_with(fs, path, &meta.encode())
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {

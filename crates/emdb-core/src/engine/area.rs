@@ -5,7 +5,7 @@
 //! section: tag u8, body length u16 (little-endian), body
 //! 'I'  the index snapshot the checkpoint saved: covered end u64, file CRC-32C u32,
 //!      file length u64 (20 bytes)
-//! 'C'  the encryption parameters (crate::crypt::CryptoParams, 114 bytes)
+//! 'C'  the encryption parameters (`super::crypt::CryptoParams`, 114 bytes)
 //! ```
 //!
 //! Unknown tags are skipped, so a later version can add sections that older ones ignore;

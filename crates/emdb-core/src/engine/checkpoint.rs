@@ -30,10 +30,10 @@ use emdb_index::HashIndex;
 use emdb_journal::Lsn;
 
 use super::area::{EngineArea, IndexRef};
-use super::swap::{sibling, write_durably};
+use super::codec::Codec;
 use super::{Inner, Space};
-use crate::codec::Codec;
 use crate::error::Result;
+use emdb_journal::{replace_file, sibling};
 
 const MAGIC: &[u8; 8] = b"EMDBIDX\x01";
 const SEALED_MAGIC: &[u8; 8] = b"EMDBIDXS";
@@ -120,7 +120,7 @@ impl Inner {
     pub(crate) fn write_checkpoint(&self) -> Result<()> {
         let (bytes, crc, last, end, state) = {
             let registry = self.registry.lock();
-            let _stripes = self.lock_all_stripes();
+            let _stripes = self.stripes.lock_all();
             let _gate = self.batch_gate.write();
             let state = self.state.load_full();
             let Some(last) = state.journal.last_lsn() else {
@@ -157,7 +157,7 @@ impl Inner {
             (out, crc, last, end, Arc::clone(&state))
         };
         let data = self.data_path();
-        write_durably(&index_path(data), &sibling(data, ".index.tmp"), &bytes)?;
+        replace_file(&index_path(data), &bytes)?;
         let area = EngineArea {
             index: Some(IndexRef {
                 covered_end: end,

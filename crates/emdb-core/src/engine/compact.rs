@@ -24,22 +24,22 @@ use std::path::Path;
 use std::sync::Arc;
 
 use emdb_index::Location;
-use emdb_journal::{Journal, Lsn, Snapshot};
+use emdb_journal::{Journal, Lsn, Snapshot, sibling};
 
 use super::area::EngineArea;
-use super::{Inner, Space, State, holds_key, journal_options, replay};
-use crate::codec::Codec;
+use super::codec::Codec;
+use super::files::{keep_permissions, remove_if_present};
+use super::open::journal_options;
+use super::record::{self, Record};
+use super::{Inner, Space, State, holds_key, range};
 use crate::error::{Error, Result};
 use crate::options::now_ms;
-use crate::record::{self, Record};
 
 /// Records copied per batch frame, by bytes.
 const COPY_BATCH_BYTES: usize = 4 << 20;
 /// Catch-up rounds stop when fewer bytes than this are left for the final, locked one.
 const CATCH_UP_SLACK: u64 = 1 << 20;
 const CATCH_UP_ROUNDS: usize = 8;
-
-use super::swap::{remove_if_present, sibling};
 
 /// What the capture saw.
 pub(crate) struct Captured {
@@ -153,7 +153,7 @@ impl Inner {
     /// Writers pause while the live locations are copied.
     pub(crate) fn capture(&self) -> Result<Captured> {
         let registry = self.registry.lock();
-        let _stripes = self.lock_all_stripes();
+        let _stripes = self.stripes.lock_all();
         let _gate = self.batch_gate.write();
         let state = self.state.load_full();
         let view = state.view()?;
@@ -243,8 +243,8 @@ impl Inner {
         let mut target = self.copy_live(&captured, &scratch, true, self.rewritten_codec())?;
         // The new files replace the old by rename: they take the old ones' permission
         // bits (a database shared 0640 stays so; new files are created owner-only).
-        super::swap::keep_permissions(&data, &scratch)?;
-        super::swap::keep_permissions(&sibling(&data, ".meta"), &sibling(&scratch, ".meta"))?;
+        keep_permissions(&data, &scratch)?;
+        keep_permissions(&sibling(&data, ".meta"), &sibling(&scratch, ".meta"))?;
         if self.range_scans {
             target.range = true;
             for space in target.spaces.values_mut() {
@@ -262,7 +262,7 @@ impl Inner {
                     _ => captured.state.spaces.read().get(&id).is_none_or(|s| s.range_is_ready()),
                 };
                 if built {
-                    replay::fill_range(space, &target.codec, &view)?;
+                    range::fill_range(space, &target.codec, &view)?;
                 } else {
                     space.set_range_stale();
                 }
@@ -281,7 +281,7 @@ impl Inner {
         drop(captured);
         {
             let _registry = self.registry.lock();
-            let _stripes = self.lock_all_stripes();
+            let _stripes = self.stripes.lock_all();
             let _gate = self.batch_gate.write();
             let current = self.state.load_full();
             if !Arc::ptr_eq(&current, &old) {

@@ -54,7 +54,7 @@ pub(crate) fn of_meta(meta: &Meta) -> Evidence {
 pub(crate) fn of_sidecar(sidecar: &SidecarState, data: &Path) -> Evidence {
     match sidecar {
         SidecarState::Valid(meta) => of_meta(meta),
-        SidecarState::Damaged { .. } => match std::fs::read(super::swap::sibling(data, ".meta")) {
+        SidecarState::Damaged { .. } => match std::fs::read(emdb_journal::sibling(data, ".meta")) {
             Ok(bytes) => of_damaged(&bytes),
             // Unreadable now (removed meanwhile): nothing shows it plain.
             Err(_) => Evidence::Unknown,

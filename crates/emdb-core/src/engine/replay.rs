@@ -31,16 +31,17 @@ use std::sync::Arc;
 use emdb_index::Location;
 use emdb_journal::{Lsn, Record as JournalRecord, Replay, ReplayError, SidecarState};
 
+use super::Space;
 use super::area::EngineArea;
+use super::codec::Codec;
 use super::evidence::{self, Evidence};
-use super::{Registry, Space};
-use crate::codec::Codec;
+use super::record::{self, Record};
+use super::registry::Registry;
 use crate::error::Error;
-use crate::record::{self, Record};
 
 /// The sidecar flags this build can open.
 #[cfg(feature = "encrypt")]
-pub(crate) const BUILD_FLAGS: u32 = crate::crypt::FLAG_ENCRYPTED | crate::crypt::FLAG_CHACHA;
+pub(crate) const BUILD_FLAGS: u32 = super::crypt::FLAG_ENCRYPTED | super::crypt::FLAG_CHACHA;
 #[cfg(not(feature = "encrypt"))]
 pub(crate) const BUILD_FLAGS: u32 = 0;
 
@@ -155,7 +156,7 @@ impl Rebuild {
             if !keying.set_up {
                 return Err(Error::InvalidConfig("the database is not encrypted"));
             }
-            let sealer = crate::crypt::CryptoParams::create(&keying.input, keying.cipher)?;
+            let sealer = super::crypt::CryptoParams::create(&keying.input, keying.cipher)?;
             self.codec = Codec::sealed(sealer);
             self.new_area = Some(
                 EngineArea {
@@ -308,12 +309,12 @@ impl Rebuild {
             .and_then(|m| EngineArea::decode(&m.engine).ok())
             .unwrap_or_default();
         #[cfg(feature = "encrypt")]
-        if let Some(meta) = meta.filter(|m| m.flags & crate::crypt::FLAG_ENCRYPTED != 0) {
+        if let Some(meta) = meta.filter(|m| m.flags & super::crypt::FLAG_ENCRYPTED != 0) {
             let Some(keying) = &self.keying else {
                 return Err(Box::new(Error::InvalidConfig(NEEDS_KEY)));
             };
             let sealer = if meta.version == 1 {
-                let sealer = crate::crypt::CryptoParams::unlock_v1(meta.flags, &meta.engine, &keying.input)?;
+                let sealer = super::crypt::CryptoParams::unlock_v1(meta.flags, &meta.engine, &keying.input)?;
                 // Written once the log is open, before any record of ours.
                 self.new_area = Some(
                     EngineArea {
@@ -327,7 +328,7 @@ impl Rebuild {
                 let params = area.crypto.as_deref().ok_or(Error::Encryption(
                     "the sidecar says encrypted but holds no encryption parameters",
                 ))?;
-                crate::crypt::CryptoParams::decode(params)?.unlock(&keying.input)?
+                super::crypt::CryptoParams::decode(params)?.unlock(&keying.input)?
             };
             self.codec = Codec::sealed(sealer);
             return Ok(area);
@@ -425,68 +426,4 @@ impl Replay for Rebuild {
         }
         Ok(())
     }
-}
-
-/// Where one key lies in a [`hashed_keys`] buffer: start, length, and the location of the
-/// record it was read from.
-type KeySpan = (usize, usize, Location);
-
-/// The keys of every record `space`'s hash index points at, read in log order
-/// (sequential reads of the map, or of the opened plaintext when the log is encrypted)
-/// and copied into one buffer: the buffer and each key's span.
-fn hashed_keys(space: &Space, codec: &Codec, view: &emdb_journal::Snapshot) -> crate::Result<(Vec<u8>, Vec<KeySpan>)> {
-    let mut locations: Vec<Location> = Vec::with_capacity(space.index.len());
-    space.index.for_each(|loc| locations.push(loc));
-    locations.sort_unstable_by_key(|loc| loc.offset);
-    let mut keys = Vec::new();
-    let mut spans = Vec::with_capacity(locations.len());
-    for loc in locations {
-        if let Some(rec) = codec.read(view, loc)?
-            && let Some((_, key)) = record::key_of(&rec)
-        {
-            spans.push((keys.len(), key.len(), loc));
-            keys.extend_from_slice(key);
-        }
-    }
-    Ok((keys, spans))
-}
-
-/// The keys of a [`hashed_keys`] buffer as (key, location) pairs.
-fn key_items<'k>(keys: &'k [u8], spans: &[KeySpan]) -> Vec<(&'k [u8], Location)> {
-    spans
-        .iter()
-        .filter_map(|&(at, len, loc)| Some((keys.get(at..at + len)?, loc)))
-        .collect()
-}
-
-/// Fills one namespace's range index from its hash index, nobody else writing (a
-/// compaction's copy before it is swapped in).
-pub(crate) fn fill_range(space: &Space, codec: &Codec, view: &emdb_journal::Snapshot) -> crate::Result<()> {
-    let Some(range) = &space.range else { return Ok(()) };
-    let (keys, spans) = hashed_keys(space, codec, view)?;
-    range.insert_batch(&key_items(&keys, &spans));
-    Ok(())
-}
-
-/// Fills namespace `ns`'s range index from its hash index while writers run and keep the
-/// range index in step themselves: each key is inserted under its stripe, and only if
-/// the hash index still points at the record it was read from (see `Inner::ready_range`).
-pub(crate) fn fill_range_under_stripes(
-    inner: &super::Inner,
-    space: &Space,
-    ns: u32,
-    codec: &Codec,
-    view: &emdb_journal::Snapshot,
-) -> crate::Result<()> {
-    let Some(range) = &space.range else { return Ok(()) };
-    let (keys, spans) = hashed_keys(space, codec, view)?;
-    let items = key_items(&keys, &spans);
-    for at in emdb_index::RangeIndex::insertion_order(&items) {
-        let Some(&(key, loc)) = items.get(at) else { continue };
-        let _stripe = inner.stripe(ns, key).read();
-        if space.index.get(key, |l| l.offset == loc.offset).is_some() {
-            range.insert(key, loc);
-        }
-    }
-    Ok(())
 }

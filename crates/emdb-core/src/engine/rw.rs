@@ -7,11 +7,11 @@ use std::borrow::Cow;
 use emdb_index::Location;
 use emdb_journal::{Lsn, Snapshot};
 
+use super::codec::{Codec, narrow};
+use super::record::{self, Record};
 use super::{Inner, Space, SpaceRef, State, holds_key};
-use crate::codec::{Codec, narrow};
 use crate::error::{Error, Result};
 use crate::options::expired_now;
-use crate::record::{self, Record};
 use crate::value::ValueRef;
 
 /// The live entries of a namespace at one instant, and how to read them.
@@ -183,10 +183,28 @@ fn index_remove_where(
 impl Inner {
     /// Inserts or replaces `key` in namespace `ns`.
     pub(crate) fn put(&self, ns: u32, key: &[u8], value: &[u8], expires_at: u64) -> Result<()> {
-        let _stripe = self.stripe(ns, key).write();
+        let _stripe = self.stripes.of(ns, key).write();
         let state = self.state.load();
         let space = state.space(ns)?;
         append_insert(&state, &space, ns, key, value, expires_at)
+    }
+
+    /// Runs `f` under `key`'s stripe (held for writing if `write`, else shared) with the
+    /// state, the key's namespace and a view of the log covering every record indexed so
+    /// far: the ground of every point operation that reads the key's record.
+    fn at_key<T>(
+        &self,
+        ns: u32,
+        key: &[u8],
+        write: bool,
+        f: impl FnOnce(&State, &Space, Snapshot) -> Result<T>,
+    ) -> Result<T> {
+        let stripe = self.stripes.of(ns, key);
+        let _shared = (!write).then(|| stripe.read());
+        let _exclusive = write.then(|| stripe.write());
+        let state = self.state.load();
+        let space = state.space(ns)?;
+        f(&state, &space, state.view()?)
     }
 
     /// Runs `f` on `key`'s live record (expired records are hidden) under its stripe.
@@ -194,57 +212,54 @@ impl Inner {
         &self,
         ns: u32,
         key: &[u8],
-        f: impl FnOnce(&Snapshot, Location, Cow<'_, [u8]>) -> Result<T>,
+        f: impl FnOnce(Location, Cow<'_, [u8]>) -> Result<T>,
     ) -> Result<Option<T>> {
-        let _stripe = self.stripe(ns, key).read();
-        let state = self.state.load();
-        let space = state.space(ns)?;
-        let view = state.view()?;
-        match find(&state.codec, &space, &view, ns, key)? {
-            Some((loc, rec)) if !expired_now(&loc) => f(&view, loc, rec).map(Some),
-            _ => Ok(None),
-        }
+        self.at_key(ns, key, false, |state, space, view| {
+            match find(&state.codec, space, &view, ns, key)? {
+                Some((loc, rec)) if !expired_now(&loc) => f(loc, rec).map(Some),
+                _ => Ok(None),
+            }
+        })
     }
 
     /// A copy of `key`'s value.
     pub(crate) fn get(&self, ns: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.with_live(ns, key, |_, loc, rec| Ok(value_in(rec, loc.offset)?.into_owned()))
+        self.with_live(ns, key, |loc, rec| Ok(value_in(rec, loc.offset)?.into_owned()))
     }
 
     /// `key`'s value: borrowed from the memory map, or the opened plaintext when the log
     /// is encrypted.
     pub(crate) fn get_value(&self, ns: u32, key: &[u8]) -> Result<Option<ValueRef>> {
-        // `with_live` inlined, so that the view can be moved into the value it hands out.
-        let _stripe = self.stripe(ns, key).read();
-        let state = self.state.load();
-        let space = state.space(ns)?;
-        let view = state.view()?;
-        let Some((loc, rec)) = find(&state.codec, &space, &view, ns, key)? else {
-            return Ok(None);
-        };
-        if expired_now(&loc) {
-            return Ok(None);
-        }
-        let span = match &rec {
-            Cow::Borrowed(b) => record::value_span(b),
-            Cow::Owned(_) => return Ok(Some(ValueRef::owned(value_in(rec, loc.offset)?.into_owned()))),
-        };
-        let (start, len) = span.ok_or(Error::Corrupted {
-            offset: loc.offset,
-            reason: "an indexed record is not a well-formed insert",
-        })?;
-        view.into_bytes_at(loc.offset + start as u64, len)
-            .map(ValueRef::mapped)
-            .map(Some)
-            .ok_or(Error::Corrupted {
+        // Not `with_live`: the view is moved into the value handed out (no reference
+        // count taken on the map).
+        self.at_key(ns, key, false, |state, space, view| {
+            let Some((loc, rec)) = find(&state.codec, space, &view, ns, key)? else {
+                return Ok(None);
+            };
+            if expired_now(&loc) {
+                return Ok(None);
+            }
+            let span = match &rec {
+                Cow::Borrowed(b) => record::value_span(b),
+                Cow::Owned(_) => return Ok(Some(ValueRef::owned(value_in(rec, loc.offset)?.into_owned()))),
+            };
+            let (start, len) = span.ok_or(Error::Corrupted {
                 offset: loc.offset,
-                reason: "an indexed value lies outside the log",
-            })
+                reason: "an indexed record is not a well-formed insert",
+            })?;
+            view.into_bytes_at(loc.offset + start as u64, len)
+                .map(ValueRef::mapped)
+                .map(Some)
+                .ok_or(Error::Corrupted {
+                    offset: loc.offset,
+                    reason: "an indexed value lies outside the log",
+                })
+        })
     }
 
     /// Whether `key` is live.
     pub(crate) fn contains(&self, ns: u32, key: &[u8]) -> Result<bool> {
-        Ok(self.with_live(ns, key, |_, _, _| Ok(()))?.is_some())
+        Ok(self.with_live(ns, key, |_, _| Ok(()))?.is_some())
     }
 
     /// `key`'s expiry: `Some(0)` for a key that never expires, `None` if absent. A record
@@ -252,49 +267,43 @@ impl Inner {
     /// emdb 1.0.3 does): the answer is in the past.
     #[cfg(feature = "ttl")]
     pub(crate) fn expires_at(&self, ns: u32, key: &[u8]) -> Result<Option<u64>> {
-        let _stripe = self.stripe(ns, key).read();
-        let state = self.state.load();
-        let space = state.space(ns)?;
-        let view = state.view()?;
-        Ok(find(&state.codec, &space, &view, ns, key)?.map(|(loc, _)| loc.expires_at))
+        self.at_key(ns, key, false, |state, space, view| {
+            Ok(find(&state.codec, space, &view, ns, key)?.map(|(loc, _)| loc.expires_at))
+        })
     }
 
     /// Removes `key`, returning the value of its record: also of an expired record that no
     /// sweep has removed yet (as emdb 1.0.3 does). Two concurrent removes of one key: one
     /// gets the value, the other `None` (the stripe orders them).
     pub(crate) fn remove(&self, ns: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let _stripe = self.stripe(ns, key).write();
-        let state = self.state.load();
-        let space = state.space(ns)?;
-        let view = state.view()?;
-        let Some((loc, rec)) = find(&state.codec, &space, &view, ns, key)? else {
-            return Ok(None);
-        };
-        let old = value_in(rec, loc.offset)?.into_owned();
-        let mut tombstone = Vec::new();
-        record::remove(&mut tombstone, ns, key);
-        state.codec.append(&state.journal, &tombstone)?;
-        index_remove_at(&state, &space, key, loc);
-        Ok(Some(old))
+        self.at_key(ns, key, true, |state, space, view| {
+            let Some((loc, rec)) = find(&state.codec, space, &view, ns, key)? else {
+                return Ok(None);
+            };
+            let old = value_in(rec, loc.offset)?.into_owned();
+            let mut tombstone = Vec::new();
+            record::remove(&mut tombstone, ns, key);
+            state.codec.append(&state.journal, &tombstone)?;
+            index_remove_at(state, space, key, loc);
+            Ok(Some(old))
+        })
     }
 
     /// Rewrites `key` without expiry, keeping its value; `false`, with nothing written, if
     /// it is absent, expired (never brought back) or has no expiry to remove.
     #[cfg(feature = "ttl")]
     pub(crate) fn persist(&self, ns: u32, key: &[u8]) -> Result<bool> {
-        let _stripe = self.stripe(ns, key).write();
-        let state = self.state.load();
-        let space = state.space(ns)?;
-        let view = state.view()?;
-        let Some((loc, old)) = find(&state.codec, &space, &view, ns, key)? else {
-            return Ok(false);
-        };
-        if loc.expires_at == 0 || expired_now(&loc) {
-            return Ok(false);
-        }
-        let value = value_in(old, loc.offset)?;
-        append_insert(&state, &space, ns, key, &value, 0)?;
-        Ok(true)
+        self.at_key(ns, key, true, |state, space, view| {
+            let Some((loc, old)) = find(&state.codec, space, &view, ns, key)? else {
+                return Ok(false);
+            };
+            if loc.expires_at == 0 || expired_now(&loc) {
+                return Ok(false);
+            }
+            let value = value_in(old, loc.offset)?;
+            append_insert(state, space, ns, key, &value, 0)?;
+            Ok(true)
+        })
     }
 
     /// Applies `ops` as one batch: one journal frame (crash-atomic), applied to the
@@ -319,15 +328,12 @@ impl Inner {
                 rec
             })
             .collect();
-        // Lock order, everywhere: registry, stripes, batch gate.
+        // Lock order, everywhere: registry, stripes, batch gate (see `super::stripes`).
         let mut registry = ops
             .iter()
             .any(|op| matches!(op, Record::Bind { .. }))
             .then(|| self.registry.lock());
-        let _stripes = match self.stripes_of(ops) {
-            Some(which) => self.lock_stripes(which),
-            None => self.lock_all_stripes(),
-        };
+        let _stripes = self.stripes.lock_for(ops);
         let _gate = self.batch_gate.read();
         let state = self.state.load();
         let mut spaces: Vec<SpaceRef<'_>> = Vec::with_capacity(ops.len());
@@ -430,7 +436,7 @@ impl Inner {
             let Some(key) = super::key_at(&codec, &view, loc)? else {
                 continue;
             };
-            let _stripe = self.stripe(ns, &key).write();
+            let _stripe = self.stripes.of(ns, &key).write();
             let state = self.state.load();
             let space = state.space(ns)?;
             // Still the key's record? (A concurrent re-insert moved it: that one stays.)

@@ -341,9 +341,7 @@ fn save_cut_bytes(path: &Path, bytes: &[u8], offset: u64) -> Result<Option<PathB
         };
         file::write_all_at(&out, bytes, 0)?;
         out.sync_all()?;
-        if let Some(dir) = path.parent() {
-            file::sync_dir(dir)?;
-        }
+        paths::sync_parent_dir(path)?;
         return Ok(Some(target));
     }
     Err(Error::Io(std::io::Error::new(

@@ -1,16 +1,23 @@
 //! Offline encryption admin: turning encryption on or off and changing the key, by
-//! rewriting the database under its lock and swapping the files (see `engine::swap` for
-//! the crash-safe swap).
+//! rewriting the database under its lock and swapping the files (feature `encrypt`), and
+//! the crash-safe swap that ends such a run ([`swap`]), which every open completes if a
+//! crash interrupted it, with the feature or without.
 
+pub(crate) mod swap;
+
+#[cfg(feature = "encrypt")]
 use std::path::Path;
 
-use crate::Cipher;
-use crate::codec::Codec;
-use crate::crypt::{CryptoParams, EncryptionInput};
-use crate::db::Emdb;
-use crate::engine::{Config, Inner, Keying, swap};
-use crate::error::{Error, Result};
-use crate::options::FlushPolicy;
+#[cfg(feature = "encrypt")]
+use crate::{
+    Cipher, EncryptionInput,
+    db::Emdb,
+    engine::codec::Codec,
+    engine::crypt::CryptoParams,
+    engine::{Config, Inner, Keying},
+    error::{Error, Result},
+    options::FlushPolicy,
+};
 
 /// Options of the encryption admin operations.
 ///
@@ -19,6 +26,7 @@ use crate::options::FlushPolicy;
 /// let keep = AdminOptions::new().keep_backup(true).cipher(Cipher::ChaCha20Poly1305);
 /// assert!(keep.keeps_backup());
 /// ```
+#[cfg(feature = "encrypt")]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AdminOptions {
@@ -26,6 +34,7 @@ pub struct AdminOptions {
     cipher: Option<Cipher>,
 }
 
+#[cfg(feature = "encrypt")]
 impl AdminOptions {
     /// The defaults: no backup kept, AES-256-GCM for a newly encrypted database (a
     /// rotation keeps the database's cipher).
@@ -57,6 +66,7 @@ impl AdminOptions {
     }
 }
 
+#[cfg(feature = "encrypt")]
 impl Emdb {
     /// Encrypts the plaintext database at `path` with `target`, offline: it takes the
     /// database's lock for the whole run, rewrites every live record sealed, and swaps the
@@ -98,13 +108,7 @@ impl Emdb {
         target: EncryptionInput,
         options: AdminOptions,
     ) -> Result<()> {
-        target.check()?;
-        run(
-            path.as_ref(),
-            None,
-            Some((&target, options.cipher.unwrap_or_default())),
-            options,
-        )
+        run(path.as_ref(), None, Some(&target), options)
     }
 
     /// Decrypts the database at `path` (opened with `current`) into a plaintext one,
@@ -155,24 +159,17 @@ impl Emdb {
         to: EncryptionInput,
         options: AdminOptions,
     ) -> Result<()> {
-        to.check()?;
-        run(
-            path.as_ref(),
-            Some(&from),
-            Some((&to, options.cipher.unwrap_or_default())),
-            options,
-        )
+        run(path.as_ref(), Some(&from), Some(&to), options)
     }
 }
 
-/// One admin run: open the database at `path` with `from`, rewrite it for `to` into
-/// `<path>.enc.tmp`, write the marker, swap.
-fn run(
-    path: &Path,
-    from: Option<&EncryptionInput>,
-    to: Option<(&EncryptionInput, Cipher)>,
-    options: AdminOptions,
-) -> Result<()> {
+/// One admin run: open the database at `path` with `from`, rewrite it for `to` (plaintext
+/// when `None`) into `<path>.enc.tmp`, write the marker, swap.
+#[cfg(feature = "encrypt")]
+fn run(path: &Path, from: Option<&EncryptionInput>, to: Option<&EncryptionInput>, options: AdminOptions) -> Result<()> {
+    if let Some(to) = to {
+        to.check()?;
+    }
     if std::fs::metadata(path).is_err() {
         return Err(Error::InvalidConfig("there is no database at this path"));
     }
@@ -199,17 +196,14 @@ fn run(
     };
     let codec = match to {
         None => Codec::plain(),
-        Some((input, cipher)) => {
+        Some(input) => {
             // A rotation keeps the cipher unless told otherwise.
-            let cipher = match (options.cipher, inner_cipher(&inner)) {
-                (None, Some(current)) => current,
-                _ => cipher,
-            };
+            let cipher = options.cipher.or(inner.cipher()).unwrap_or_default();
             Codec::sealed(CryptoParams::create(input, cipher)?)
         }
     };
     let data = inner.data_path().to_path_buf();
-    let scratch = swap::sibling(&data, ".enc.tmp");
+    let scratch = emdb_journal::sibling(&data, ".enc.tmp");
     let lock = inner.shared_lock();
     {
         let captured = inner.capture()?;
@@ -219,13 +213,9 @@ fn run(
     }
     inner.close_without_checkpoint()?;
     // The new files' directory entries are durable before the marker that points at them.
-    swap::sync_dir(&data)?;
+    emdb_journal::sync_parent_dir(&data)?;
     swap::write_marker(&data, options.keep_backup)?;
     swap::complete(&data, options.keep_backup)?;
     drop(lock);
     Ok(())
-}
-
-fn inner_cipher(inner: &Inner) -> Option<Cipher> {
-    inner.state.load().codec.sealer().map(|s| s.params().cipher)
 }

@@ -22,45 +22,19 @@
 //! emdb 1.0 finishes it ([`complete_emdb1`]), keeping its `.encbak`. A marker of a newer
 //! format of ours is refused.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+#[cfg(feature = "encrypt")]
+use emdb_journal::replace_file;
+use emdb_journal::{sibling, sync_parent_dir};
+
+use crate::engine::files::{keep_permissions, owner_only, remove_if_present};
 use crate::error::{Error, Result};
 
 #[cfg(feature = "encrypt")]
 const MARKER_HEAD: &str = "emdb-encadmin v1";
 /// What starts every marker of ours, before its format version.
 const MARKER_PREFIX: &str = "emdb-encadmin v";
-
-/// `<path><suffix>`.
-pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-pub(crate) fn remove_if_present(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Makes the directory entries of `path`'s directory durable.
-pub(crate) fn sync_dir(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
 
 fn exists(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()
@@ -70,35 +44,12 @@ fn len_of(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-/// Replaces `path` with `bytes` durably: written to `tmp` (owner-only where the platform
-/// has modes), synced through the same handle, renamed over `path`, directory synced.
-pub(crate) fn write_durably(path: &Path, tmp: &Path, bytes: &[u8]) -> Result<()> {
-    {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(tmp)?;
-        std::io::Write::write_all(&mut file, bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(tmp, path)?;
-    sync_dir(path)
-}
-
-/// Writes the intent marker of the database at `data` durably (temporary file, sync,
-/// rename, directory sync).
+/// Writes the intent marker of the database at `data`, atomically and durably (the
+/// journal's [`replace_file`]).
 #[cfg(feature = "encrypt")]
 pub(crate) fn write_marker(data: &Path, keep_backup: bool) -> Result<()> {
     let body = format!("{MARKER_HEAD}\nkeep_backup={}\n", u8::from(keep_backup));
-    write_durably(
-        &sibling(data, ".encadmin"),
-        &sibling(data, ".encadmin.tmp"),
-        body.as_bytes(),
-    )
+    Ok(replace_file(&sibling(data, ".encadmin"), body.as_bytes())?)
 }
 
 /// Runs the swap's steps for the database at `data` (see the module docs); each step is
@@ -129,10 +80,11 @@ pub(crate) fn complete(data: &Path, keep_backup: bool) -> Result<()> {
     if exists(&new_log) {
         std::fs::rename(&new_log, data)?;
     }
-    sync_dir(data)?;
+    sync_parent_dir(data)?;
     // The old database's index snapshot describes the old log (and, after
     // enable_encryption, in plaintext).
     remove_if_present(&sibling(data, ".index"))?;
+    // The staging name earlier builds of ours gave it.
     remove_if_present(&sibling(data, ".index.tmp"))?;
     if keep_backup {
         // A copy kept for safekeeping (plaintext after enable_encryption) is the owner's
@@ -143,9 +95,9 @@ pub(crate) fn complete(data: &Path, keep_backup: bool) -> Result<()> {
         remove_if_present(&bak)?;
         remove_if_present(&bak_meta)?;
     }
-    sync_dir(data)?;
+    sync_parent_dir(data)?;
     remove_if_present(&sibling(data, ".encadmin"))?;
-    sync_dir(data)
+    Ok(sync_parent_dir(data)?)
 }
 
 /// Whose intent marker a `.encadmin` file is.
@@ -191,9 +143,9 @@ fn complete_emdb1(data: &Path) -> Result<()> {
     if exists(&new_log) {
         std::fs::rename(&new_log, data)?;
     }
-    sync_dir(data)?;
+    sync_parent_dir(data)?;
     remove_if_present(&sibling(data, ".encadmin"))?;
-    sync_dir(data)
+    Ok(sync_parent_dir(data)?)
 }
 
 /// What open does first, under the lock: finishes an interrupted swap, deletes the
@@ -201,6 +153,8 @@ fn complete_emdb1(data: &Path) -> Result<()> {
 /// database where a backup shows one was lost.
 pub(crate) fn recover(data: &Path) -> Result<()> {
     let marker = sibling(data, ".encadmin");
+    // The marker's staging file under the name earlier builds gave it (fsys's own staging
+    // files are `.fsys-tmp-*`).
     remove_if_present(&sibling(data, ".encadmin.tmp"))?;
     match std::fs::read(&marker) {
         Ok(bytes) => {
@@ -220,33 +174,5 @@ pub(crate) fn recover(data: &Path) -> Result<()> {
             "the database file is missing or empty but <path>.encbak holds one: restore it (rename it and its .meta back) or delete it",
         ));
     }
-    Ok(())
-}
-
-/// Gives `to` the permission bits of `from` (the mode on Unix, the read-only flag
-/// elsewhere), so that a file put in place of `from` by a rename keeps them. Nothing to
-/// copy when `from` is absent.
-pub(crate) fn keep_permissions(from: &Path, to: &Path) -> Result<()> {
-    match std::fs::metadata(from) {
-        Ok(m) => Ok(std::fs::set_permissions(to, m.permissions())?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Makes `path` readable and writable by its owner only (0600; a no-op where the platform
-/// has no modes, or when `path` is absent).
-fn owner_only(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
     Ok(())
 }

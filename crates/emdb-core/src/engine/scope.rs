@@ -3,11 +3,11 @@
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use crate::engine::Inner;
+use super::Inner;
+use super::record::Record;
 use crate::error::Result;
 use crate::iter::{Cursor, owned_bounds, prefix_bounds};
 use crate::options::Ttl;
-use crate::record::Record;
 use crate::value::ValueRef;
 
 /// One namespace of one engine.
@@ -92,7 +92,7 @@ impl Scope {
         self.inner.apply_batch(&[Record::Clear { ns: self.ns }])
     }
 
-    pub(crate) fn snapshot(&self) -> Result<crate::engine::Listing> {
+    pub(crate) fn snapshot(&self) -> Result<super::Listing> {
         self.inner.snapshot(self.ns)
     }
 

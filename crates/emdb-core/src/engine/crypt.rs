@@ -26,6 +26,7 @@ use std::fmt;
 use emdb_crypto::{Cipher, KdfParams, Key, Salt, SealKey, VERIFY_BLOCK_LEN};
 use zeroize::Zeroizing;
 
+use crate::EncryptionInput;
 use crate::error::{Error, Result};
 
 /// Sidecar flag: the database is encrypted (as in emdb 1.0).
@@ -42,48 +43,14 @@ const ID_LEN: usize = 16;
 const RECORD_AAD: &[u8; 8] = b"emdb-rec";
 const BLOB_AAD: &[u8; 8] = b"emdb-blb";
 
-/// The key material a user gives: a raw 256-bit key or a passphrase (stretched with
-/// Argon2id, using the salt and parameters stored in the sidecar).
-///
-/// `Debug` never shows the secret.
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EncryptionInput {
-    /// A raw 32-byte key, used as it is.
-    Key([u8; 32]),
-    /// A passphrase; the key is derived from it.
-    Passphrase(String),
-}
-
-impl fmt::Debug for EncryptionInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EncryptionInput::Key(_) => f.write_str("Key(<redacted>)"),
-            EncryptionInput::Passphrase(_) => f.write_str("Passphrase(<redacted>)"),
-        }
+/// The key `input` gives with `salt` and `kdf`: a raw key as it is, a passphrase
+/// stretched by Argon2id.
+fn key_of(input: &EncryptionInput, salt: &Salt, kdf: &KdfParams) -> Result<Key> {
+    match input {
+        EncryptionInput::Key(raw) => Ok(Key::from_bytes(*raw)),
+        EncryptionInput::Passphrase(p) => Key::derive(p.as_bytes(), salt, kdf).map_err(crypto_error),
     }
 }
-
-impl EncryptionInput {
-    /// Refuses an empty passphrase (it would protect nothing).
-    pub(crate) fn check(&self) -> Result<()> {
-        match self {
-            EncryptionInput::Passphrase(p) if p.is_empty() => {
-                Err(Error::InvalidConfig("the encryption passphrase is empty"))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// The key this input gives with `salt` and `kdf`.
-    fn key(&self, salt: &Salt, kdf: &KdfParams) -> Result<Key> {
-        match self {
-            EncryptionInput::Key(raw) => Ok(Key::from_bytes(*raw)),
-            EncryptionInput::Passphrase(p) => Key::derive(p.as_bytes(), salt, kdf).map_err(crypto_error),
-        }
-    }
-}
-
 /// Maps an emdb-crypto error met while setting up or checking keys.
 pub(crate) fn crypto_error(e: emdb_crypto::Error) -> Error {
     use emdb_crypto::Error as C;
@@ -137,17 +104,8 @@ impl CryptoParams {
         input.check()?;
         let salt = Salt::random().map_err(crypto_error)?;
         let kdf = KdfParams::RECOMMENDED;
-        let key = SealKey::new(&input.key(&salt, &kdf)?, cipher).map_err(crypto_error)?;
-        let verify = emdb_crypto::verify_block(&key).map_err(crypto_error)?;
-        let params = CryptoParams {
-            cipher,
-            legacy: false,
-            kdf,
-            salt,
-            db_id: random_id()?,
-            verify,
-        };
-        Ok(Sealer::new(key, params))
+        let key = SealKey::new(&key_of(input, &salt, &kdf)?, cipher).map_err(crypto_error)?;
+        CryptoParams::fresh(key, cipher, false, kdf, salt)
     }
 
     /// The sealer for these parameters, if `input` is their key.
@@ -156,7 +114,7 @@ impl CryptoParams {
     ///
     /// `EncryptionKeyMismatch` for another key; `Encryption` for damaged parameters.
     pub(crate) fn unlock(&self, input: &EncryptionInput) -> Result<Sealer> {
-        let key = SealKey::new(&input.key(&self.salt, &self.kdf)?, self.cipher).map_err(crypto_error)?;
+        let key = SealKey::new(&key_of(input, &self.salt, &self.kdf)?, self.cipher).map_err(crypto_error)?;
         emdb_crypto::check_verify_block(&key, &self.verify).map_err(crypto_error)?;
         Ok(Sealer::new(key, self.clone()))
     }
@@ -181,12 +139,18 @@ impl CryptoParams {
         salt_bytes.copy_from_slice(salt);
         let salt = Salt(salt_bytes);
         let kdf = KdfParams::EMDB_V1;
-        let key = SealKey::new(&input.key(&salt, &kdf)?, cipher).map_err(crypto_error)?;
+        let key = SealKey::new(&key_of(input, &salt, &kdf)?, cipher).map_err(crypto_error)?;
         emdb_crypto::check_legacy_verify_block(&key, verify).map_err(crypto_error)?;
+        CryptoParams::fresh(key, cipher, true, kdf, salt)
+    }
+
+    /// The sealer of `key` with parameters of ours around it: a fresh database id and a
+    /// verification block of ours for `key`.
+    fn fresh(key: SealKey, cipher: Cipher, legacy: bool, kdf: KdfParams, salt: Salt) -> Result<Sealer> {
         let verify = emdb_crypto::verify_block(&key).map_err(crypto_error)?;
         let params = CryptoParams {
             cipher,
-            legacy: true,
+            legacy,
             kdf,
             salt,
             db_id: random_id()?,
@@ -380,7 +344,7 @@ mod tests {
         for cipher in [Cipher::Aes256Gcm, Cipher::ChaCha20Poly1305] {
             let s = sealer(cipher);
             let mut plain = Vec::new();
-            crate::record::insert(&mut plain, 3, b"key", b"value", 9);
+            crate::engine::record::insert(&mut plain, 3, b"key", b"value", 9);
             let mut stored = Vec::new();
             s.seal(&plain, 100, &mut stored).expect("seal");
             assert_eq!(stored.len(), Sealer::sealed_len(plain.len()));
@@ -420,15 +384,5 @@ mod tests {
         bad[1] = 9;
         assert!(CryptoParams::decode(&bad).is_err());
         assert_eq!(back.flags(), FLAG_ENCRYPTED | FLAG_CHACHA);
-    }
-
-    #[test]
-    fn inputs_hide_their_secret() {
-        assert_eq!(format!("{:?}", EncryptionInput::Key([9; 32])), "Key(<redacted>)");
-        assert_eq!(
-            format!("{:?}", EncryptionInput::Passphrase("hunter2".into())),
-            "Passphrase(<redacted>)"
-        );
-        assert!(EncryptionInput::Passphrase(String::new()).check().is_err());
     }
 }

@@ -14,7 +14,7 @@ use crate::error::Result;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Codec {
     #[cfg(feature = "encrypt")]
-    sealer: Option<std::sync::Arc<crate::crypt::Sealer>>,
+    sealer: Option<std::sync::Arc<super::crypt::Sealer>>,
 }
 
 impl Codec {
@@ -25,7 +25,7 @@ impl Codec {
 
     /// Records sealed by `sealer`.
     #[cfg(feature = "encrypt")]
-    pub(crate) fn sealed(sealer: crate::crypt::Sealer) -> Codec {
+    pub(crate) fn sealed(sealer: super::crypt::Sealer) -> Codec {
         Codec {
             sealer: Some(std::sync::Arc::new(sealer)),
         }
@@ -33,7 +33,7 @@ impl Codec {
 
     /// The sealer, when the log is encrypted.
     #[cfg(feature = "encrypt")]
-    pub(crate) fn sealer(&self) -> Option<&crate::crypt::Sealer> {
+    pub(crate) fn sealer(&self) -> Option<&super::crypt::Sealer> {
         self.sealer.as_deref()
     }
 
@@ -79,7 +79,7 @@ impl Codec {
     pub(crate) fn append(&self, journal: &Journal, plain: &[u8]) -> Result<(u64, u32)> {
         #[cfg(feature = "encrypt")]
         if let Some(s) = &self.sealer {
-            let len = crate::crypt::Sealer::sealed_len(plain.len());
+            let len = super::crypt::Sealer::sealed_len(plain.len());
             let lsn = journal.append_placed(len, |at, out| s.seal(plain, at, out).map_err(Into::into))?;
             return Ok((lsn.get() + emdb_journal::frame::HEADER_LEN as u64, stored_len(len)?));
         }
@@ -97,7 +97,7 @@ impl Codec {
         if let Some(s) = &self.sealer {
             let lens: Vec<usize> = plain
                 .iter()
-                .map(|r| crate::crypt::Sealer::sealed_len(r.as_ref().len()))
+                .map(|r| super::crypt::Sealer::sealed_len(r.as_ref().len()))
                 .collect();
             let receipt = journal.append_batch_placed(&lens, |i, at, out| {
                 s.seal(plain[i].as_ref(), at, out).map_err(Into::into)
