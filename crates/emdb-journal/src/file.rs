@@ -112,7 +112,6 @@ pub(crate) fn allocate(file: &File, from: u64, to: u64) -> io::Result<()> {
     file.set_len(to)
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::io;
