@@ -147,11 +147,25 @@ impl From<emdb_journal::Error> for Error {
             J::TooLarge { .. } => Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)),
             J::Replay { source, .. } | J::Placed { source } => match source.downcast::<Error>() {
                 Ok(ours) => *ours,
-                Err(other) => Error::Io(std::io::Error::other(other)),
+                Err(other) => Error::Io(std::io::Error::new(io_kind_in(&*other), other)),
             },
-            other => Error::Io(std::io::Error::other(other)),
+            other => Error::Io(std::io::Error::new(io_kind_in(&other), other)),
         }
     }
+}
+
+/// The kind of the operating-system error behind `e` (the first `io::Error` in its
+/// `source()` chain, `e` included), or `Other` when none is: so that a failure reported
+/// through a lower layer (fsys's atomic replace, for one) keeps the kind 1.0 users match on.
+fn io_kind_in(e: &(dyn std::error::Error + 'static)) -> std::io::ErrorKind {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return io.kind();
+        }
+        next = err.source();
+    }
+    std::io::ErrorKind::Other
 }
 
 impl From<emdb_index::Error> for Error {
@@ -235,6 +249,27 @@ mod tests {
         }
         assert_no_repeats(&e);
         assert!(e.source().is_some());
+    }
+
+    #[test]
+    fn a_failed_replace_keeps_the_operating_systems_kind() {
+        let e = Error::from(J::Fsys(fsys::Error::AtomicReplaceFailed {
+            step: "write",
+            source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        }));
+        assert!(
+            matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull),
+            "{e:?}"
+        );
+        assert!(matches!(carried(&e), Some(J::Fsys(_))));
+        // Our two levels (emdb's, the journal's) each say their own fact; fsys's own text
+        // below them is fsys's to choose (it names its cause).
+        let chain = chain(&e);
+        assert!(chain.len() >= 3, "{chain:?}");
+        assert!(
+            !chain[0].contains(&chain[1]) && !chain[1].contains(&chain[2]),
+            "{chain:?}"
+        );
     }
 
     #[test]

@@ -125,6 +125,8 @@ impl Journal {
             None
         };
         let meta_path = paths::sibling(&path, ".meta");
+        // Staging files of sidecar replaces a crash interrupted (a new name each time).
+        paths::remove_stale_staging(&path, &[".meta"])?;
         let sidecar_state = match sidecar::read(&meta_path)? {
             None => SidecarState::Missing,
             Some(Ok(meta)) => SidecarState::Valid(meta),

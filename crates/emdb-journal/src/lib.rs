@@ -42,7 +42,8 @@
 //! advisory lock and who holds it), and after a torn tail `<path>.corrupt-<offset>`
 //! (the bytes that were cut). `docs/FORMAT.md` in the repository specifies every byte.
 //! A layer that keeps files of its own beside the journal names them with [`sibling`] and
-//! replaces them with [`replace_file`], the sidecar's own atomic, durable replace.
+//! replaces them with [`replace_file`], the sidecar's own atomic, durable replace; after a
+//! crash, [`remove_stale_staging`] removes the staging files such a replace left.
 //!
 //! # What it builds on fsys, and what it adds
 //!
@@ -104,7 +105,7 @@ pub use journal::Journal;
 pub use lock::{JournalLock, LockHolder, break_lock, lock_holder};
 pub use lsn::Lsn;
 pub use options::{JournalOptions, OnCorruption, SyncPolicy};
-pub use paths::{replace_file, sibling, sync_parent_dir};
+pub use paths::{remove_stale_staging, replace_file, sibling, sync_parent_dir};
 pub use reader::{Bytes, Frame, FrameRef, Frames, Record, Records, RecordsOf, Snapshot};
 pub use recovery::{CheckpointUse, Cut, RecoveryReport, Replay, ReplayError, Scan, SidecarState, Tail, scan};
 pub use sidecar::{Checkpoint, MAX_ENGINE_AREA, Meta, SIDECAR_VERSION};

@@ -78,7 +78,68 @@ pub(crate) fn replace_with(fs: &fsys::Handle, path: &Path, bytes: &[u8]) -> Resu
         }
     }
     fs.write_copy(path, bytes)?;
+    // fsys syncs the directory too but ignores a failure of that sync; a replace that is
+    // reported durable must have its rename durable, so the directory is synced again
+    // here, with the failure reported (one more directory sync per replace).
     sync_parent_dir(path)
+}
+
+/// fsys names a replace's staging file `.fsys-tmp-<pid>-<nonce>.<file name>` (before
+/// fsys 1.1.1, `.fsys-tmp-<n>.<file name>`), pid, nonce and n in hex.
+const STAGING_PREFIX: &[u8] = b".fsys-tmp-";
+
+/// Whether `name` is the name of a staging file of a [`replace_file`] of `target` (a file
+/// name, not a path).
+fn is_staging_of(name: &[u8], target: &[u8]) -> bool {
+    let Some(rest) = name.strip_prefix(STAGING_PREFIX) else {
+        return false;
+    };
+    let Some(dot) = rest.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    let (id, file) = (&rest[..dot], &rest[dot + 1..]);
+    !id.is_empty() && id.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-') && file == target
+}
+
+/// Removes the staging files that interrupted replaces ([`replace_file`], a crash between
+/// fsys's staging write and its rename) left beside `path`'s siblings `<path><suffix>`,
+/// one per suffix: each such crash leaves a file of a new name, so without this they pile
+/// up. Returns how many were removed. Call it only while no replace of those files can be
+/// running (under the database's lock: the journal does it at open for `<path>.meta`).
+/// A staging file whose name fsys shortened (a target name near the 255-byte limit) is
+/// not recognised and stays.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the directory cannot be read or a staging file cannot be removed.
+pub fn remove_stale_staging(path: &Path, suffixes: &[&str]) -> Result<usize> {
+    if suffixes.is_empty() {
+        return Ok(0);
+    }
+    let targets: Vec<PathBuf> = suffixes.iter().map(|s| sibling(path, s)).collect();
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let names: Vec<&[u8]> = targets
+        .iter()
+        .filter_map(|t| t.file_name())
+        .map(|n| n.as_encoded_bytes())
+        .collect();
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.as_encoded_bytes();
+        if names.iter().any(|target| is_staging_of(name, target)) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// The path every sibling is derived from: symlinks resolved, so that every name of the
@@ -143,6 +204,49 @@ mod tests {
             sync_parent_dir(&lost).is_err(),
             "a directory that cannot be synced is reported"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn staging_names_are_recognised_exactly() {
+        let t = b"db.log.meta";
+        assert!(is_staging_of(b".fsys-tmp-1a2b-ff00.db.log.meta", t));
+        assert!(is_staging_of(b".fsys-tmp-7.db.log.meta", t), "the pre-1.1.1 form");
+        assert!(!is_staging_of(b".fsys-tmp-1a-2b.db.log.meta.x", t));
+        assert!(!is_staging_of(b".fsys-tmp-1a-2b.x.db.log.meta", t));
+        assert!(!is_staging_of(b".fsys-tmp-1a-2b.db.log", t));
+        assert!(!is_staging_of(b".fsys-tmp-zz.db.log.meta", t), "not hex");
+        assert!(!is_staging_of(b".fsys-tmp-.db.log.meta", t), "no id");
+        assert!(!is_staging_of(b"fsys-tmp-1.db.log.meta", t));
+        assert!(!is_staging_of(b"db.log.meta", t));
+    }
+
+    #[test]
+    fn stale_staging_files_of_the_named_siblings_are_removed_and_nothing_else() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("db.log");
+        let ours = [
+            ".fsys-tmp-1a-2b.db.log.meta",
+            ".fsys-tmp-3.db.log.meta",
+            ".fsys-tmp-4-5.db.log.extra",
+        ];
+        let others = [
+            ".fsys-tmp-1a-2b.db.log.x.meta", // another database, `db.log.x`
+            ".fsys-tmp-1a-2b.other.meta",
+            ".fsys-tmp-1a-2b.db.log.meta.old",
+            "db.log.meta",
+        ];
+        for name in ours.iter().chain(&others) {
+            std::fs::write(dir.path().join(name), b"x")?;
+        }
+        assert_eq!(remove_stale_staging(&path, &[".meta", ".extra"])?, ours.len());
+        for name in ours {
+            assert!(!dir.path().join(name).exists(), "{name} stays");
+        }
+        for name in others {
+            assert!(dir.path().join(name).exists(), "{name} was removed");
+        }
+        assert_eq!(remove_stale_staging(&path, &[".meta"])?, 0);
         Ok(())
     }
 

@@ -113,3 +113,70 @@ fn a_clean_close_of_a_large_log_checkpoints_by_itself() -> Result<(), Error> {
     assert_eq!(db.len()?, 20_000);
     Ok(())
 }
+
+/// Each crash between fsys's staging write and its rename leaves a staging file of a new
+/// name (`.fsys-tmp-<pid>-<nonce>.<file>`) beside the database: the next open removes
+/// those of this database's sidecar, index snapshot and admin marker, and nothing else.
+#[test]
+fn staging_files_left_by_interrupted_replaces_are_removed_at_open() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("s.emdb");
+    let db = Emdb::open(&path)?;
+    fill(&db, 0, 100)?;
+    db.checkpoint()?;
+    drop(db);
+    let ours = [
+        ".fsys-tmp-1f2e-3d4c.s.emdb.meta",
+        ".fsys-tmp-5.s.emdb.meta",
+        ".fsys-tmp-1f2e-3d4d.s.emdb.index",
+        ".fsys-tmp-1f2e-3d4e.s.emdb.encadmin",
+    ];
+    let others = [
+        ".fsys-tmp-1f2e-3d4c.s.emdb.x.meta",
+        ".fsys-tmp-1f2e-3d4c.t.emdb.index",
+        "notes.txt",
+    ];
+    for name in ours.iter().chain(&others) {
+        std::fs::write(dir.path().join(name), b"half a replace")?;
+    }
+    let db = Emdb::open(&path)?;
+    check(&db, 100)?;
+    assert!(db.stats()?.opened_from_checkpoint, "the snapshot itself is untouched");
+    for name in ours {
+        assert!(!dir.path().join(name).exists(), "{name} is still there");
+    }
+    for name in others {
+        assert!(
+            dir.path().join(name).exists(),
+            "{name} (not this database's) was removed"
+        );
+    }
+    Ok(())
+}
+
+/// A checkpoint whose snapshot cannot be put in place reports the operating system's
+/// error kind (as emdb 1.0's `Io` promises), not a generic one, and the database goes on.
+#[cfg(unix)]
+#[test]
+fn a_checkpoint_that_cannot_replace_its_snapshot_reports_the_os_error_kind() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("k.emdb");
+    let db = Emdb::open(&path)?;
+    fill(&db, 0, 10)?;
+    let index = dir.path().join("k.emdb.index");
+    std::fs::create_dir(&index)?;
+    std::fs::write(index.join("in the way"), b"x")?;
+    // What the OS says when a file is renamed over a non-empty directory.
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, b"x")?;
+    let expected = std::fs::rename(&probe, &index)
+        .expect_err("renamed over a directory")
+        .kind();
+    match db.checkpoint() {
+        Err(Error::Io(io)) => assert_eq!(io.kind(), expected, "{io:?}"),
+        other => panic!("checkpoint over a directory: {other:?}"),
+    }
+    fill(&db, 10, 20)?;
+    check(&db, 20)?;
+    Ok(())
+}

@@ -58,6 +58,9 @@ impl Inner {
         for suffix in [".compact.tmp", ".compact.tmp.meta"] {
             remove_if_present(&sibling(&data, suffix))?;
         }
+        // Staging files of replaces a crash interrupted: of the index snapshot and the admin
+        // marker, and of the scratch logs' sidecars (the journal removes its own `.meta`'s).
+        emdb_journal::remove_stale_staging(&data, &[".index", ".encadmin", ".compact.tmp.meta", ".enc.tmp.meta"])?;
         #[cfg_attr(not(feature = "encrypt"), allow(unused_mut))]
         let mut rebuild = replay::Rebuild::new(config.range_scans, data.clone());
         #[cfg(feature = "encrypt")]
