@@ -82,6 +82,19 @@ impl std::fmt::Debug for Redacted {
     }
 }
 
+/// Setters of the builder's optional fields that take anything convertible: `$field`
+/// becomes `Some(value.into())`.
+macro_rules! optional_setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty;)*) => {$(
+        $(#[$doc])*
+        #[must_use]
+        pub fn $field(mut self, value: impl Into<$ty>) -> Self {
+            self.$field = Some(value.into());
+            self
+        }
+    )*};
+}
+
 impl EmdbBuilder {
     /// A builder with the defaults: ephemeral, no TTL, no range index, `OnEachFlush`.
     #[must_use]
@@ -89,33 +102,16 @@ impl EmdbBuilder {
         Self::default()
     }
 
-    /// The database file. Exclusive with `app_name`, `database_name` and `data_root`.
-    #[must_use]
-    pub fn path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.path = Some(path.into());
-        self
-    }
-
-    /// The folder under the data root (default `emdb`). One plain name.
-    #[must_use]
-    pub fn app_name(mut self, name: impl Into<String>) -> Self {
-        self.app_name = Some(name.into());
-        self
-    }
-
-    /// The file name in the application folder (default `emdb-default.emdb`; no extension
-    /// is added). One plain name.
-    #[must_use]
-    pub fn database_name(mut self, name: impl Into<String>) -> Self {
-        self.database_name = Some(name.into());
-        self
-    }
-
-    /// The data root instead of the OS's per-user data directory.
-    #[must_use]
-    pub fn data_root(mut self, root: impl Into<PathBuf>) -> Self {
-        self.data_root = Some(root.into());
-        self
+    optional_setters! {
+        /// The database file. Exclusive with `app_name`, `database_name` and `data_root`.
+        path: PathBuf;
+        /// The folder under the data root (default `emdb`). One plain name.
+        app_name: String;
+        /// The file name in the application folder (default `emdb-default.emdb`; no
+        /// extension is added). One plain name.
+        database_name: String;
+        /// The data root instead of the OS's per-user data directory.
+        data_root: PathBuf;
     }
 
     /// The TTL of plain inserts and of [`crate::Ttl::Default`].

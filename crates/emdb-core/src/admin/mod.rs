@@ -66,100 +66,100 @@ impl AdminOptions {
     }
 }
 
+/// The operations of an offline admin run, each in two forms: one with the default
+/// [`AdminOptions`] and one `_with` options. A pair is written as its two documented
+/// signatures and the `from` and `to` inputs it passes to [`run`].
+#[cfg(feature = "encrypt")]
+macro_rules! admin_operations {
+    ($(
+        $(#[$doc:meta])*
+        pub fn $name:ident($($arg:ident),+);
+        $(#[$with_doc:meta])*
+        pub fn $with:ident => ($from:expr, $to:expr);
+    )*) => {$(
+        $(#[$doc])*
+        pub fn $name(path: impl AsRef<Path>, $($arg: EncryptionInput),+) -> Result<()> {
+            Self::$with(path, $($arg,)+ AdminOptions::new())
+        }
+
+        $(#[$with_doc])*
+        pub fn $with(path: impl AsRef<Path>, $($arg: EncryptionInput,)+ options: AdminOptions) -> Result<()> {
+            run(path.as_ref(), $from, $to, options)
+        }
+    )*};
+}
+
 #[cfg(feature = "encrypt")]
 impl Emdb {
-    /// Encrypts the plaintext database at `path` with `target`, offline: it takes the
-    /// database's lock for the whole run, rewrites every live record sealed, and swaps the
-    /// files. No plaintext copy is left behind (see
-    /// [`enable_encryption_with`](Emdb::enable_encryption_with) to keep one).
-    ///
-    /// A crash at any instant leaves either the old database or the new one, which the
-    /// next open (or admin run) completes; never neither.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), emdb_core::Error> {
-    /// # let dir = tempfile::tempdir()?;
-    /// use emdb_core::{Emdb, EncryptionInput};
-    /// let path = dir.path().join("app.emdb");
-    /// Emdb::open(&path)?.insert("k", "v")?;
-    /// Emdb::enable_encryption(&path, EncryptionInput::Key([3; 32]))?;
-    /// let db = Emdb::builder().path(&path).encryption_key([3; 32]).build()?;
-    /// assert_eq!(db.get("k")?.as_deref(), Some(&b"v"[..]));
-    /// assert!(db.stats()?.encrypted);
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// `InvalidConfig` when there is no database at `path` or it is already encrypted,
-    /// `LockBusy` while it is open, and the errors of opening and compacting.
-    pub fn enable_encryption(path: impl AsRef<Path>, target: EncryptionInput) -> Result<()> {
-        Self::enable_encryption_with(path, target, AdminOptions::new())
-    }
+    admin_operations! {
+        /// Encrypts the plaintext database at `path` with `target`, offline: it takes the
+        /// database's lock for the whole run, rewrites every live record sealed, and swaps the
+        /// files. No plaintext copy is left behind (see
+        /// [`enable_encryption_with`](Emdb::enable_encryption_with) to keep one).
+        ///
+        /// A crash at any instant leaves either the old database or the new one, which the
+        /// next open (or admin run) completes; never neither.
+        ///
+        /// ```
+        /// # fn main() -> Result<(), emdb_core::Error> {
+        /// # let dir = tempfile::tempdir()?;
+        /// use emdb_core::{Emdb, EncryptionInput};
+        /// let path = dir.path().join("app.emdb");
+        /// Emdb::open(&path)?.insert("k", "v")?;
+        /// Emdb::enable_encryption(&path, EncryptionInput::Key([3; 32]))?;
+        /// let db = Emdb::builder().path(&path).encryption_key([3; 32]).build()?;
+        /// assert_eq!(db.get("k")?.as_deref(), Some(&b"v"[..]));
+        /// assert!(db.stats()?.encrypted);
+        /// # Ok(()) }
+        /// ```
+        ///
+        /// # Errors
+        ///
+        /// `InvalidConfig` when there is no database at `path` or it is already encrypted,
+        /// `LockBusy` while it is open, and the errors of opening and compacting.
+        pub fn enable_encryption(target);
 
-    /// [`enable_encryption`](Emdb::enable_encryption) with options (keep the plaintext
-    /// backup, choose the cipher).
-    ///
-    /// # Errors
-    ///
-    /// As [`enable_encryption`](Emdb::enable_encryption).
-    pub fn enable_encryption_with(
-        path: impl AsRef<Path>,
-        target: EncryptionInput,
-        options: AdminOptions,
-    ) -> Result<()> {
-        run(path.as_ref(), None, Some(&target), options)
-    }
+        /// [`enable_encryption`](Emdb::enable_encryption) with options (keep the plaintext
+        /// backup, choose the cipher).
+        ///
+        /// # Errors
+        ///
+        /// As [`enable_encryption`](Emdb::enable_encryption).
+        pub fn enable_encryption_with => (None, Some(&target));
 
-    /// Decrypts the database at `path` (opened with `current`) into a plaintext one,
-    /// offline, like [`enable_encryption`](Emdb::enable_encryption).
-    ///
-    /// # Errors
-    ///
-    /// `EncryptionKeyMismatch` for the wrong key, `InvalidConfig` when the database is not
-    /// encrypted or absent, `LockBusy` while it is open.
-    pub fn disable_encryption(path: impl AsRef<Path>, current: EncryptionInput) -> Result<()> {
-        Self::disable_encryption_with(path, current, AdminOptions::new())
-    }
+        /// Decrypts the database at `path` (opened with `current`) into a plaintext one,
+        /// offline, like [`enable_encryption`](Emdb::enable_encryption).
+        ///
+        /// # Errors
+        ///
+        /// `EncryptionKeyMismatch` for the wrong key, `InvalidConfig` when the database is not
+        /// encrypted or absent, `LockBusy` while it is open.
+        pub fn disable_encryption(current);
 
-    /// [`disable_encryption`](Emdb::disable_encryption) with options.
-    ///
-    /// # Errors
-    ///
-    /// As [`disable_encryption`](Emdb::disable_encryption).
-    pub fn disable_encryption_with(
-        path: impl AsRef<Path>,
-        current: EncryptionInput,
-        options: AdminOptions,
-    ) -> Result<()> {
-        run(path.as_ref(), Some(&current), None, options)
-    }
+        /// [`disable_encryption`](Emdb::disable_encryption) with options.
+        ///
+        /// # Errors
+        ///
+        /// As [`disable_encryption`](Emdb::disable_encryption).
+        pub fn disable_encryption_with => (Some(&current), None);
 
-    /// Re-encrypts every record of the database at `path` from key `from` to key `to`
-    /// (a fresh salt and database id too), offline, like
-    /// [`enable_encryption`](Emdb::enable_encryption). The cipher stays unless the
-    /// options name another.
-    ///
-    /// # Errors
-    ///
-    /// `EncryptionKeyMismatch` when `from` is not the key, `InvalidConfig` when the
-    /// database is not encrypted or absent, `LockBusy` while it is open.
-    pub fn rotate_encryption_key(path: impl AsRef<Path>, from: EncryptionInput, to: EncryptionInput) -> Result<()> {
-        Self::rotate_encryption_key_with(path, from, to, AdminOptions::new())
-    }
+        /// Re-encrypts every record of the database at `path` from key `from` to key `to`
+        /// (a fresh salt and database id too), offline, like
+        /// [`enable_encryption`](Emdb::enable_encryption). The cipher stays unless the
+        /// options name another.
+        ///
+        /// # Errors
+        ///
+        /// `EncryptionKeyMismatch` when `from` is not the key, `InvalidConfig` when the
+        /// database is not encrypted or absent, `LockBusy` while it is open.
+        pub fn rotate_encryption_key(from, to);
 
-    /// [`rotate_encryption_key`](Emdb::rotate_encryption_key) with options.
-    ///
-    /// # Errors
-    ///
-    /// As [`rotate_encryption_key`](Emdb::rotate_encryption_key).
-    pub fn rotate_encryption_key_with(
-        path: impl AsRef<Path>,
-        from: EncryptionInput,
-        to: EncryptionInput,
-        options: AdminOptions,
-    ) -> Result<()> {
-        run(path.as_ref(), Some(&from), Some(&to), options)
+        /// [`rotate_encryption_key`](Emdb::rotate_encryption_key) with options.
+        ///
+        /// # Errors
+        ///
+        /// As [`rotate_encryption_key`](Emdb::rotate_encryption_key).
+        pub fn rotate_encryption_key_with => (Some(&from), Some(&to));
     }
 }
 
