@@ -66,15 +66,15 @@ fn a_valid_checksum_over_bad_structure_is_still_refused() {
     let (index, _) = build(100, 2);
     let mut bytes = index.snapshot();
     // Claim an absurd capacity in the first shard and re-seal the checksum.
-    bytes[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+    bytes[40..48].copy_from_slice(&u64::MAX.to_le_bytes());
     reseal(&mut bytes);
     assert!(matches!(HashIndex::from_snapshot(&bytes), Err(Error::Snapshot { .. })));
     // A newer version is reported as such.
     let mut newer = index.snapshot();
-    newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+    newer[8..12].copy_from_slice(&3u32.to_le_bytes());
     assert!(matches!(
         HashIndex::from_snapshot(&newer),
-        Err(Error::SnapshotVersion { found: 2, supported: 1 })
+        Err(Error::SnapshotVersion { found: 3, supported: 2 })
     ));
 }
 
@@ -122,4 +122,40 @@ fn each_structural_lie_under_a_valid_checksum_is_refused() {
         },
         "bytes after the last shard",
     );
+}
+
+/// The tables are laid out by the hasher, whose output may change across foldhash
+/// releases: a snapshot whose known answer differs from this build's hasher (as one written
+/// by another hash function would) is refused, so the store rebuilds from its log instead
+/// of probing slots placed by another function.
+#[test]
+fn a_snapshot_laid_out_by_another_hash_function_is_refused() -> Result<(), Error> {
+    let (index, _) = build(100, 2);
+    let good = index.snapshot();
+    assert_eq!(HashIndex::from_snapshot(&good)?.len(), 100, "this build's own answer");
+
+    let mut other_hasher = good.clone();
+    let answer = u64::from_le_bytes(other_hasher[32..40].try_into().expect("8 bytes"));
+    other_hasher[32..40].copy_from_slice(&(answer ^ 0x5A5A).to_le_bytes());
+    reseal(&mut other_hasher);
+    match HashIndex::from_snapshot(&other_hasher) {
+        Err(Error::Snapshot { reason }) => assert!(reason.contains("hash function"), "{reason}"),
+        other => panic!("a foreign layout was accepted: {:?}", other.map(|i| i.len())),
+    }
+
+    // The answer depends on the seed: a seed changed under a valid checksum is caught too.
+    let mut other_seed = good.clone();
+    other_seed[16..24].copy_from_slice(&0x1234u64.to_le_bytes());
+    reseal(&mut other_seed);
+    assert!(matches!(
+        HashIndex::from_snapshot(&other_seed),
+        Err(Error::Snapshot { .. })
+    ));
+
+    // A version-1 snapshot (no known answer) is refused, never trusted.
+    let mut v1 = good;
+    v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+    reseal(&mut v1);
+    assert!(matches!(HashIndex::from_snapshot(&v1), Err(Error::Snapshot { .. })));
+    Ok(())
 }

@@ -275,8 +275,8 @@ impl Journal {
     /// file ends where its log ends: the preallocated reserve is cut first (unless a
     /// reader maps the file, see [`Journal::close`]) and the next append reserves again. The open file
     /// and its memory maps are unaffected. The data file moves first, so a crash between
-    /// the two renames leaves the new log with the old sidecar, whose checkpoint then fails
-    /// its anchor check and is ignored. A store uses this to put a rewritten (compacted)
+    /// the two renames leaves the new log with the old sidecar, stripped of its checkpoint
+    /// beforehand (a checkpoint is a durable floor: a log that breaks it does not open). A store uses this to put a rewritten (compacted)
     /// log in place of the live one; the lock must be held by the caller
     /// ([`JournalLock`]), as a journal opened with `take_lock(false)`.
     ///
@@ -293,6 +293,16 @@ impl Journal {
         self.sync()?;
         let to = to.as_ref().to_path_buf();
         let to_meta = paths::sibling(&to, ".meta");
+        // The sidecar at `to` names a checkpoint of the log being replaced: a durable floor
+        // that this log need not reach. It loses its checkpoint before the log moves, so
+        // a crash between the renames leaves this log with a sidecar that asks for a full
+        // scan, never one whose floor it breaks.
+        if let Some(Ok(mut old)) = sidecar::read(&to_meta)?
+            && old.checkpoint.is_some()
+        {
+            old.checkpoint = None;
+            sidecar::write(&self.fs, &to_meta, &old)?;
+        }
         std::fs::rename(&self.path, &to)?;
         // From here the log is at `to`: the paths follow it at once, so a failure below
         // leaves them naming where the files are.

@@ -72,7 +72,8 @@ pub struct Checkpoint {
     /// Start of the last covered frame.
     pub anchor: Lsn,
     /// That frame's stored CRC-32C, which ties the sidecar to this very log: a log
-    /// replaced behind the sidecar's back fails the check and is scanned in full.
+    /// replaced or damaged behind the sidecar's back fails the check, and the open reports
+    /// damage (the checkpoint is a durable floor).
     pub anchor_crc: u32,
 }
 

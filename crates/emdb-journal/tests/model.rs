@@ -70,6 +70,8 @@ fn run(ops: &[Op], path: &Path) {
     let mut journal = Some(options(variant).open(path).expect("open"));
     let mut units: Vec<Unit> = Vec::new();
     let mut counter = 0u64;
+    // The end of the last checkpointed frame: the durable floor a cut must not go below.
+    let mut floor: Option<u64> = None;
     for op in ops {
         let j = journal.as_ref().expect("open journal");
         match op {
@@ -111,6 +113,7 @@ fn run(ops: &[Op], path: &Path) {
             Op::Checkpoint => {
                 if let Some(u) = units.last() {
                     j.checkpoint(u.last, b"model").expect("checkpoint");
+                    floor = Some(u.end);
                 }
             }
             Op::Reopen(v) => {
@@ -128,6 +131,19 @@ fn run(ops: &[Op], path: &Path) {
                 file.set_len(cut).expect("cut");
                 drop(file);
                 units.retain(|u| u.end <= cut);
+                if floor.is_some_and(|f| cut < f) {
+                    // Below the checkpoint: damage, refused with the file untouched. The
+                    // model's operator then removes the sidecar, and the cut reads as a torn
+                    // tail again.
+                    let refused = options(variant).open(path);
+                    assert!(
+                        matches!(refused, Err(emdb_journal::Error::Corrupt { .. })),
+                        "a cut below the floor must be refused"
+                    );
+                    assert_eq!(std::fs::metadata(path).expect("stat").len(), cut, "untouched");
+                    std::fs::remove_file(common::sibling(path, ".meta")).expect("remove sidecar");
+                    floor = None;
+                }
                 let j = options(variant).open(path).expect("open after cut");
                 let survived = units.last().map_or(0, |u| u.end);
                 assert_eq!(j.recovery().scan.end.get(), survived, "cut at {cut}");

@@ -4,10 +4,11 @@
 //! ```text
 //! offset  size  field (all little-endian)
 //! 0       8     magic "EMDBHIX\0"
-//! 8       4     format version = 1
+//! 8       4     format version = 2
 //! 12      4     shard count (a power of two)
 //! 16      8     hasher seed
 //! 24      8     total entries
+//! 32      8     known answer: the hasher's output for fixed probe keys under the seed
 //! then for each shard, in order:
 //!         8     capacity c (slots)
 //!         8     expiry count e
@@ -20,6 +21,13 @@
 //! every length against the bytes present, and each table's invariants; a damaged or
 //! truncated snapshot is an error, never a panic, and never allocates more than its own
 //! size.
+//!
+//! The tables are laid out by the hasher, whose output foldhash does not promise to keep
+//! across releases. The known answer ties a snapshot to the hasher that wrote it: a build
+//! whose hasher answers the probes differently refuses the snapshot
+//! ([`Error::Snapshot`]), and the store rebuilds the index from its log instead of looking
+//! keys up in slots laid out by another function. Version 1 had no known answer and is
+//! refused the same way.
 
 use parking_lot::RwLockReadGuard;
 
@@ -29,8 +37,25 @@ use super::{HashIndex, SeededHasher, Shard};
 use crate::error::{Error, Result};
 
 const MAGIC: [u8; 8] = *b"EMDBHIX\0";
-const VERSION: u32 = 1;
-const HEADER: usize = 32;
+const VERSION: u32 = 2;
+const HEADER: usize = 40;
+
+/// The probe keys of the known answer: empty, short, medium and long, so that each of the
+/// hasher's length paths takes part.
+const PROBES: [&[u8]; 4] = [
+    b"",
+    b"k",
+    b"emdb-index",
+    b"a probe key long enough for the bulk path of the hash",
+];
+
+/// The hasher's answer to [`PROBES`] under this index's seed.
+fn known_answer(index: &HashIndex<SeededHasher>) -> u64 {
+    PROBES
+        .iter()
+        .enumerate()
+        .fold(0, |acc, (i, probe)| acc ^ index.hash(probe).rotate_left(16 * i as u32))
+}
 
 impl HashIndex<SeededHasher> {
     /// The index as bytes (format in the module docs). Every shard is read-locked for the
@@ -54,6 +79,7 @@ impl HashIndex<SeededHasher> {
         out.extend_from_slice(&(guards.len() as u32).to_le_bytes());
         out.extend_from_slice(&self.seed.to_le_bytes());
         out.extend_from_slice(&(guards.iter().map(|t| t.len()).sum::<usize>() as u64).to_le_bytes());
+        out.extend_from_slice(&known_answer(self).to_le_bytes());
         for table in &guards {
             let (slots, expiries) = table.parts();
             out.extend_from_slice(&(slots.len() as u64).to_le_bytes());
@@ -92,7 +118,7 @@ impl HashIndex<SeededHasher> {
                     supported: VERSION,
                 }
             } else {
-                bad("unknown format version")
+                bad("written before snapshots carried their hasher's known answer")
             });
         }
         let (body, crc) = bytes.split_at(bytes.len() - 4);
@@ -110,6 +136,9 @@ impl HashIndex<SeededHasher> {
             return Err(bad("truncated shard header"));
         }
         let mut index = HashIndex::with_seed(seed, shards);
+        if known_answer(&index) != u64_at(body, 32) {
+            return Err(bad("laid out by a different hash function"));
+        }
         let mut rest = &body[HEADER..];
         let mut tables = Vec::with_capacity(shards);
         let mut counted = 0u64;

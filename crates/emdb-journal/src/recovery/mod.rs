@@ -16,7 +16,7 @@ use crate::lsn::Lsn;
 use crate::map::Map;
 use crate::options::{JournalOptions, OnCorruption};
 use crate::reader::Record;
-use crate::sidecar::Meta;
+use crate::sidecar::{Checkpoint, Meta};
 use crate::{file, paths};
 
 /// Error type a [`Replay`] may return; open wraps it in [`Error::Replay`].
@@ -161,15 +161,28 @@ pub(crate) fn recover(
     map.advise_sequential();
     let bytes = map.bytes();
 
-    let checkpoint = match &sidecar {
-        SidecarState::Valid(meta) => match meta.checkpoint {
-            None => CheckpointUse::None,
-            Some(cp) => match check_anchor(bytes, cp.anchor.get(), cp.lsn.get(), cp.anchor_crc) {
-                Ok(()) => CheckpointUse::Used,
-                Err(reason) => CheckpointUse::Rejected { reason },
+    // A checkpoint is a durable floor: the sidecar names it only after every byte below it
+    // was synced, and a log is never moved under a sidecar that still names a checkpoint
+    // of another log (`Journal::relocate` clears it first). A log that ends below the
+    // floor or no longer carries the anchor frame was damaged, not torn by a crash.
+    let floor = match &sidecar {
+        SidecarState::Valid(meta) => meta.checkpoint,
+        _ => None,
+    };
+    let checkpoint = match floor {
+        None => CheckpointUse::None,
+        Some(cp) => match check_anchor(bytes, cp.anchor.get(), cp.lsn.get(), cp.anchor_crc) {
+            Ok(()) => CheckpointUse::Used,
+            Err(reason) => match options.on_corruption {
+                OnCorruption::Fail => {
+                    return Err(Error::Corrupt {
+                        offset: cp.anchor.get().min(file_len),
+                        reason,
+                    });
+                }
+                OnCorruption::ReadOnly => CheckpointUse::Rejected { reason },
             },
         },
-        _ => CheckpointUse::None,
     };
     let offered = match (&checkpoint, &sidecar) {
         (CheckpointUse::Used, SidecarState::Valid(meta)) => meta.checkpoint.map(|c| c.lsn),
@@ -211,30 +224,36 @@ pub(crate) fn recover(
     let mut read_only = false;
     let mut cut = None;
     let fill_holes = !scan.holes.is_empty();
-    match scan.tail {
-        Tail::Corrupt { offset, reason, .. } => match options.on_corruption {
-            OnCorruption::Fail => {
-                return Err(Error::Corrupt {
-                    offset: offset.get(),
-                    reason,
-                });
-            }
+    match below_floor(&scan, floor, &checkpoint) {
+        Some((offset, reason)) => match options.on_corruption {
+            OnCorruption::Fail => return Err(Error::Corrupt { offset, reason }),
             OnCorruption::ReadOnly => read_only = true,
         },
-        Tail::Torn { .. } | Tail::IncompleteBatch { .. } => {
-            let from = scan.end.get();
-            let to = scan.cut_end.max(from);
-            let saved_to = save_cut_bytes(path, &bytes[from as usize..to as usize], from)?;
-            drop(map);
-            file.set_len(from)?;
-            file.sync_all()?;
-            cut = Some(Cut {
-                from: scan.end,
-                to,
-                saved_to,
-            });
-        }
-        Tail::Clean => {}
+        None => match scan.tail {
+            Tail::Corrupt { offset, reason, .. } => match options.on_corruption {
+                OnCorruption::Fail => {
+                    return Err(Error::Corrupt {
+                        offset: offset.get(),
+                        reason,
+                    });
+                }
+                OnCorruption::ReadOnly => read_only = true,
+            },
+            Tail::Torn { .. } | Tail::IncompleteBatch { .. } => {
+                let from = scan.end.get();
+                let to = scan.cut_end.max(from);
+                let saved_to = save_cut_bytes(path, &bytes[from as usize..to as usize], from)?;
+                drop(map);
+                file.set_len(from)?;
+                file.sync_all()?;
+                cut = Some(Cut {
+                    from: scan.end,
+                    to,
+                    saved_to,
+                });
+            }
+            Tail::Clean => {}
+        },
     }
     if fill_holes && !read_only {
         for &(from, to) in &scan.holes {
@@ -256,6 +275,18 @@ pub(crate) fn recover(
             read_only,
         },
     })
+}
+
+/// Where and why the scan breaks the checkpoint's durable floor, if it does: the
+/// checkpoint's anchor failed (reaching the scan only for a read-only open), or the scan
+/// stopped short of the floor. A corrupt tail is reported as such.
+fn below_floor(scan: &Scan, floor: Option<Checkpoint>, use_: &CheckpointUse) -> Option<(u64, &'static str)> {
+    let floor = floor?;
+    if let CheckpointUse::Rejected { reason } = use_ {
+        return Some((floor.anchor.get().min(scan.end.get()), reason));
+    }
+    (!matches!(scan.tail, Tail::Corrupt { .. }) && scan.end < floor.lsn)
+        .then_some((scan.end.get(), "the log ends below its checkpoint"))
 }
 
 /// Refuses a data file that does not start like a log: it must be empty, start with the
