@@ -8,7 +8,8 @@ use std::borrow::Cow;
 use emdb_index::Location;
 use emdb_journal::{Journal, Snapshot};
 
-use crate::error::Result;
+use super::record;
+use crate::error::{Error, Result};
 
 /// Reads and writes records for one log.
 #[derive(Clone, Debug, Default)]
@@ -67,11 +68,24 @@ impl Codec {
 
     /// The plain record at `loc` in `view`; `None` when it lies beyond the view (it was
     /// written after the view was taken).
+    ///
+    /// Every record handed out is verified first: a checked record by its own CRC, a sealed
+    /// one by its AEAD tag (in `open`), an emdb 1.0 record by the CRC of the frame it fills.
+    /// One that fails is `Corrupted` at its offset, never its bytes.
     pub(crate) fn read<'a>(&self, view: &'a Snapshot, loc: Location) -> Result<Option<Cow<'a, [u8]>>> {
-        match view.slice(loc.offset, loc.len as usize) {
-            Some(stored) => self.open(stored, loc.offset).map(Some),
-            None => Ok(None),
+        let Some(stored) = view.slice(loc.offset, loc.len as usize) else {
+            return Ok(None);
+        };
+        let plain = self.open(stored, loc.offset)?;
+        let corrupted = |reason| Error::Corrupted {
+            offset: loc.offset,
+            reason,
+        };
+        record::verify(&plain).map_err(corrupted)?;
+        if !self.is_sealed() && record::is_unchecked_key_record(&plain) && !frame_holds(view, loc) {
+            return Err(corrupted("record checksum mismatch (its frame's)"));
         }
+        Ok(Some(plain))
     }
 
     /// Appends one plain record; returns where its stored form starts and its stored
@@ -117,6 +131,24 @@ impl Codec {
             .map(|(&at, r)| Ok((at, stored_len(r.as_ref().len())?)))
             .collect()
     }
+}
+
+/// Whether the record at `loc`, when it fills a frame of its own (emdb 1.0 wrote every
+/// record so), passes that frame's CRC. A record inside a batch frame has no frame of its
+/// own: only development builds before the checked records wrote such records unchecked,
+/// and they pass (compaction rewrites them checked).
+fn frame_holds(view: &Snapshot, loc: Location) -> bool {
+    use emdb_journal::frame::{self, Decoded};
+    let Some(start) = loc.offset.checked_sub(frame::HEADER_LEN as u64) else {
+        return true;
+    };
+    let Some(bytes) = view.slice(start, frame::frame_len(loc.len as usize)) else {
+        return true;
+    };
+    if bytes[..frame::HEADER_LEN] != frame::header(loc.len as usize) {
+        return true;
+    }
+    matches!(frame::decode(bytes), Decoded::Frame { .. })
 }
 
 fn stored_len(len: usize) -> Result<u32> {

@@ -73,6 +73,12 @@ impl Target {
         if records.is_empty() {
             return Ok(());
         }
+        let current = records
+            .iter()
+            .map(|r| record::current_form(r.as_ref()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|reason| Error::Corrupted { offset: 0, reason })?;
+        let records = &current[..];
         let placed = self.codec.append_batch(&self.journal, records)?;
         if !indexed {
             return Ok(());

@@ -348,7 +348,7 @@ mod tests {
             let mut stored = Vec::new();
             s.seal(&plain, 100, &mut stored).expect("seal");
             assert_eq!(stored.len(), Sealer::sealed_len(plain.len()));
-            assert_eq!(stored[0], SEALED);
+            assert_eq!(stored[0], SEALED | plain[0]);
             assert!(!stored.windows(5).any(|w| w == b"value"), "the value is hidden");
             assert_eq!(s.open(&stored, 100).expect("open"), plain);
             assert!(matches!(s.open(&stored, 101), Err(Error::Corrupted { .. })), "moved");

@@ -1,28 +1,45 @@
-//! Records: what a journal frame's payload holds, in emdb 1.0's encoding plus one kind of
-//! ours. All integers little-endian.
+//! Records: what a journal frame's payload holds. Every insert and remove is written in
+//! our checked encoding; emdb 1.0's encoding is read too. Fixed-width integers are
+//! little-endian; `var` is an unsigned LEB128 varint.
 //!
 //! ```text
-//! tag 0x00 insert   [ns u32][klen u32][key][vlen u32][value][expires_at u64]   (0 = never)
-//! tag 0x01 remove   [ns u32][klen u32][key]
+//! tag 0x04 insert   [crc u32][ns var][klen var][vlen var][expires_at var][key][value]
+//! tag 0x05 remove   [crc u32][ns var][klen var][key]
 //! tag 0x02 bind     [ns u32][nlen u32][name]      (empty name: the namespace is unbound)
 //! tag 0x03 clear    [ns u32]                      (ours: every key of ns written before it is gone)
+//!
+//! emdb 1.0:
+//! tag 0x00 insert   [ns u32][klen u32][key][vlen u32][value][expires_at u64]   (0 = never)
+//! tag 0x01 remove   [ns u32][klen u32][key]
 //! ```
+//!
+//! The `crc` of a checked record is the CRC-32C of its tag byte followed by every byte
+//! after the `crc` field: a record verifies itself wherever it sits, alone in a frame or
+//! among thousands in a batch frame, so a read checks exactly the bytes it hands out
+//! ([`verify`]). An insert of a 24-byte key and a 150-byte value in the default namespace,
+//! without expiry, costs 10 bytes around them (emdb 1.0's encoding: 21, unchecked).
+//! Reads find emdb 1.0's records checked by their frame (see `codec.rs`).
 //!
 //! In the log, tags with bit 0x40 set are our sealed records and tags with bit 0x80 set
 //! emdb 1.0's encrypted ones (see `crate::crypt`); the codec turns both into the plain
-//! records above. Journal-reserved first bytes are 0xB8..=0xBF. Several records of one batch share a journal batch frame.
+//! records above. Journal-reserved first bytes are 0xB8..=0xBF. Several records of one
+//! batch share a journal batch frame.
 
-/// Tag of an insert record.
-pub(crate) const INSERT: u8 = 0x00;
-/// Tag of a remove record.
-pub(crate) const REMOVE: u8 = 0x01;
+/// Tag of emdb 1.0's insert record (read, never written).
+pub(crate) const INSERT_V1: u8 = 0x00;
+/// Tag of emdb 1.0's remove record (read, never written).
+pub(crate) const REMOVE_V1: u8 = 0x01;
+/// Tag of a checked insert record.
+pub(crate) const INSERT: u8 = 0x04;
+/// Tag of a checked remove record.
+pub(crate) const REMOVE: u8 = 0x05;
 /// Tag of a namespace bind record.
 pub(crate) const BIND: u8 = 0x02;
 /// Tag of a namespace clear record.
 pub(crate) const CLEAR: u8 = 0x03;
 
-/// Bytes of an insert record around its key and value.
-pub(crate) const INSERT_OVERHEAD: usize = 1 + 4 + 4 + 4 + 8;
+/// Where a checked record's fields start: after the tag and the CRC.
+const CHECKED_FIELDS: usize = 5;
 
 /// A decoded record, borrowing its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +108,22 @@ impl<'a> Reader<'a> {
         Some(u64::from_le_bytes(b))
     }
 
+    fn var(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for (i, &b) in self.rest.iter().enumerate().take(10) {
+            value |= u64::from(b & 0x7F) << (7 * i);
+            if b & 0x80 == 0 {
+                self.rest = &self.rest[i + 1..];
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    fn var_u32(&mut self) -> Option<u32> {
+        u32::try_from(self.var()?).ok()
+    }
+
     fn bytes(&mut self, n: u32) -> Option<&'a [u8]> {
         let (head, tail) = self.rest.split_at_checked(n as usize)?;
         self.rest = tail;
@@ -101,10 +134,43 @@ impl<'a> Reader<'a> {
 /// Decodes a record. Never panics; a malformed record is an error naming what is wrong.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Record<'_>, &'static str> {
     let (&tag, rest) = bytes.split_first().ok_or("empty record")?;
-    let mut r = Reader { rest };
     let truncated = "record is shorter than its fields";
     let record = match tag {
-        INSERT => {
+        INSERT | REMOVE => {
+            verify(bytes)?;
+            let mut r = Reader {
+                rest: &bytes[CHECKED_FIELDS..],
+            };
+            let ns = r.var_u32().ok_or(truncated)?;
+            let klen = r.var_u32().ok_or(truncated)?;
+            if tag == REMOVE {
+                let key = r.bytes(klen).ok_or(truncated)?;
+                return finish(r, Record::Remove { ns, key });
+            }
+            let vlen = r.var_u32().ok_or(truncated)?;
+            let expires_at = r.var().ok_or(truncated)?;
+            let key = r.bytes(klen).ok_or(truncated)?;
+            let value = r.bytes(vlen).ok_or(truncated)?;
+            return finish(
+                r,
+                Record::Insert {
+                    ns,
+                    key,
+                    value,
+                    expires_at,
+                },
+            );
+        }
+        _ => decode_fixed(tag, Reader { rest }),
+    }?;
+    Ok(record)
+}
+
+/// Decodes the records of fixed-width fields: emdb 1.0's insert and remove, bind, clear.
+fn decode_fixed(tag: u8, mut r: Reader<'_>) -> Result<Record<'_>, &'static str> {
+    let truncated = "record is shorter than its fields";
+    let record = match tag {
+        INSERT_V1 => {
             let ns = r.u32().ok_or(truncated)?;
             let klen = r.u32().ok_or(truncated)?;
             let key = r.bytes(klen).ok_or(truncated)?;
@@ -118,7 +184,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Record<'_>, &'static str> {
                 expires_at,
             }
         }
-        REMOVE => {
+        REMOVE_V1 => {
             let ns = r.u32().ok_or(truncated)?;
             let klen = r.u32().ok_or(truncated)?;
             let key = r.bytes(klen).ok_or(truncated)?;
@@ -136,37 +202,143 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Record<'_>, &'static str> {
         t if t & 0xC0 != 0 => return Err("encrypted record in a database opened without encryption"),
         _ => return Err("unknown record tag"),
     };
-    if !r.rest.is_empty() {
-        return Err("record has bytes after its last field");
+    finish(r, record)
+}
+
+/// `record`, if nothing follows its last field.
+fn finish<'a>(r: Reader<'_>, record: Record<'a>) -> Result<Record<'a>, &'static str> {
+    if r.rest.is_empty() {
+        Ok(record)
+    } else {
+        Err("record has bytes after its last field")
     }
-    Ok(record)
+}
+
+/// The CRC-32C a checked record carries: over its tag byte and its fields.
+fn checksum(tag: u8, fields: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(&[tag]), fields)
+}
+
+/// Checks a checked record against its CRC. Records of other kinds pass: emdb 1.0's
+/// insert and remove are checked by their frame (see `codec.rs`), bind and clear are read
+/// only at replay, inside a frame the journal verified.
+pub(crate) fn verify(bytes: &[u8]) -> Result<(), &'static str> {
+    match bytes.first() {
+        Some(&tag @ (INSERT | REMOVE)) => {
+            let stored = bytes
+                .get(1..CHECKED_FIELDS)
+                .ok_or("record is shorter than its fields")?;
+            let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
+            if checksum(tag, &bytes[CHECKED_FIELDS..]) == stored {
+                Ok(())
+            } else {
+                Err("record checksum mismatch")
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether the record is emdb 1.0's insert or remove, which carries no checksum of its own.
+pub(crate) fn is_unchecked_key_record(bytes: &[u8]) -> bool {
+    matches!(bytes.first(), Some(&(INSERT_V1 | REMOVE_V1)))
+}
+
+/// The record in the encoding written today: emdb 1.0's insert and remove re-encoded
+/// checked (compaction, so that a rewritten log verifies itself record by record), any
+/// other record as it is.
+pub(crate) fn current_form(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, &'static str> {
+    if !is_unchecked_key_record(bytes) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    decode(bytes)?.encode(&mut out);
+    Ok(std::borrow::Cow::Owned(out))
+}
+
+/// The fields of an insert or remove record up to its key: namespace, key, and where the
+/// value's length sits (checked: the value length and where the value starts).
+struct KeyFields<'a> {
+    ns: u32,
+    key: &'a [u8],
+    /// The value's start and length, for an insert.
+    value: Option<(usize, usize)>,
+}
+
+fn key_fields(bytes: &[u8]) -> Option<KeyFields<'_>> {
+    let (&tag, rest) = bytes.split_first()?;
+    match tag {
+        INSERT | REMOVE => {
+            let mut r = Reader {
+                rest: bytes.get(CHECKED_FIELDS..)?,
+            };
+            let ns = r.var_u32()?;
+            let klen = r.var_u32()?;
+            let vlen = if tag == INSERT {
+                let vlen = r.var_u32()?;
+                r.var()?;
+                Some(vlen as usize)
+            } else {
+                None
+            };
+            let key_at = bytes.len() - r.rest.len();
+            let key = r.bytes(klen)?;
+            let value = match vlen {
+                Some(vlen) => {
+                    let start = key_at + key.len();
+                    (start + vlen == bytes.len()).then_some((start, vlen))?;
+                    Some((start, vlen))
+                }
+                None => None,
+            };
+            Some(KeyFields { ns, key, value })
+        }
+        INSERT_V1 | REMOVE_V1 => {
+            let mut r = Reader { rest };
+            let ns = r.u32()?;
+            let klen = r.u32()?;
+            let key = r.bytes(klen)?;
+            let value = if tag == INSERT_V1 {
+                let vlen = r.u32()? as usize;
+                let start = 1 + 4 + 4 + key.len() + 4;
+                (start + vlen + 8 <= bytes.len()).then_some((start, vlen))
+            } else {
+                None
+            };
+            Some(KeyFields { ns, key, value })
+        }
+        _ => None,
+    }
 }
 
 /// The namespace and key of an insert or remove record, read without decoding the rest:
 /// the hash index's key check on every lookup.
 pub(crate) fn key_of(bytes: &[u8]) -> Option<(u32, &[u8])> {
-    let (&tag, rest) = bytes.split_first()?;
-    if tag != INSERT && tag != REMOVE {
-        return None;
-    }
-    let mut r = Reader { rest };
-    let ns = r.u32()?;
-    let klen = r.u32()?;
-    Some((ns, r.bytes(klen)?))
+    key_fields(bytes).map(|f| (f.ns, f.key))
 }
 
 /// Where the value of an insert record starts (from the record's start) and how long it
 /// is; `None` for any other record or a malformed one.
 pub(crate) fn value_span(bytes: &[u8]) -> Option<(usize, usize)> {
-    if bytes.first() != Some(&INSERT) {
-        return None;
+    key_fields(bytes)?.value
+}
+
+fn put_var(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
     }
-    let (_, key) = key_of(bytes)?;
-    let len_at = 1 + 4 + 4 + key.len();
-    let len = bytes.get(len_at..len_at + 4)?;
-    let vlen = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-    let start = len_at + 4;
-    (start + vlen + 8 <= bytes.len()).then_some((start, vlen))
+    out.push(n as u8);
+}
+
+/// Appends a checked record of `tag`: the CRC placeholder, `fields`, then the CRC.
+fn checked(out: &mut Vec<u8>, tag: u8, fields: impl FnOnce(&mut Vec<u8>)) {
+    let at = out.len();
+    out.push(tag);
+    out.extend_from_slice(&[0; 4]);
+    fields(out);
+    let crc = checksum(tag, &out[at + CHECKED_FIELDS..]);
+    out[at + 1..at + CHECKED_FIELDS].copy_from_slice(&crc.to_le_bytes());
 }
 
 fn put_u32(out: &mut Vec<u8>, n: usize) {
@@ -176,22 +348,24 @@ fn put_u32(out: &mut Vec<u8>, n: usize) {
 
 /// Appends an insert record.
 pub(crate) fn insert(out: &mut Vec<u8>, ns: u32, key: &[u8], value: &[u8], expires_at: u64) {
-    out.reserve(INSERT_OVERHEAD + key.len() + value.len());
-    out.push(INSERT);
-    out.extend_from_slice(&ns.to_le_bytes());
-    put_u32(out, key.len());
-    out.extend_from_slice(key);
-    put_u32(out, value.len());
-    out.extend_from_slice(value);
-    out.extend_from_slice(&expires_at.to_le_bytes());
+    out.reserve(CHECKED_FIELDS + 4 * 5 + 10 + key.len() + value.len());
+    checked(out, INSERT, |out| {
+        put_var(out, u64::from(ns));
+        put_var(out, key.len() as u64);
+        put_var(out, value.len() as u64);
+        put_var(out, expires_at);
+        out.extend_from_slice(key);
+        out.extend_from_slice(value);
+    });
 }
 
 /// Appends a remove record.
 pub(crate) fn remove(out: &mut Vec<u8>, ns: u32, key: &[u8]) {
-    out.push(REMOVE);
-    out.extend_from_slice(&ns.to_le_bytes());
-    put_u32(out, key.len());
-    out.extend_from_slice(key);
+    checked(out, REMOVE, |out| {
+        put_var(out, u64::from(ns));
+        put_var(out, key.len() as u64);
+        out.extend_from_slice(key);
+    });
 }
 
 /// Appends a namespace bind record (an empty name unbinds).
@@ -262,15 +436,61 @@ mod tests {
     }
 
     #[test]
-    fn emdb_1_insert_layout_is_kept() {
+    fn emdb_1_records_are_read() {
+        let v1_insert = [
+            0, 7, 0, 0, 0, 1, 0, 0, 0, b'k', 1, 0, 0, 0, b'v', 9, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(
+            decode(&v1_insert),
+            Ok(Record::Insert {
+                ns: 7,
+                key: b"k",
+                value: b"v",
+                expires_at: 9
+            })
+        );
+        assert_eq!(key_of(&v1_insert), Some((7, &b"k"[..])));
+        assert_eq!(value_span(&v1_insert), Some((14, 1)));
+        assert!(is_unchecked_key_record(&v1_insert));
+        let v1_remove = [1, 0, 0, 0, 0, 2, 0, 0, 0, b'k', b'2'];
+        assert_eq!(decode(&v1_remove), Ok(Record::Remove { ns: 0, key: b"k2" }));
+        assert_eq!(key_of(&v1_remove), Some((0, &b"k2"[..])));
+    }
+
+    #[test]
+    fn the_checked_insert_layout_is_kept() {
         let mut b = Vec::new();
         insert(&mut b, 0, b"k", b"v", 0);
-        assert_eq!(
-            b,
-            [
-                0, 0, 0, 0, 0, 1, 0, 0, 0, b'k', 1, 0, 0, 0, b'v', 0, 0, 0, 0, 0, 0, 0, 0
-            ]
-        );
+        let crc = checksum(INSERT, &b[5..]).to_le_bytes();
+        assert_eq!(b, [INSERT, crc[0], crc[1], crc[2], crc[3], 0, 1, 1, 0, b'k', b'v']);
+        // The redb-style record: 10 bytes around a 24-byte key and a 150-byte value.
+        let mut r = Vec::new();
+        insert(&mut r, 0, &[1; 24], &[2; 150], 0);
+        assert_eq!(r.len(), 24 + 150 + 10);
+        assert!(!is_unchecked_key_record(&r));
+    }
+
+    #[test]
+    fn every_flipped_bit_of_a_checked_record_fails_its_check() {
+        let mut ins = Vec::new();
+        insert(&mut ins, 300, b"some key", b"some value", 1_700_000_000_000);
+        let mut rem = Vec::new();
+        remove(&mut rem, 2, b"gone");
+        for rec in [ins, rem] {
+            assert_eq!(verify(&rec), Ok(()));
+            for bit in 0..rec.len() * 8 {
+                let mut bad = rec.clone();
+                bad[bit / 8] ^= 1 << (bit % 8);
+                // A flipped tag may turn it into another kind; it must never decode as
+                // the original record with other contents.
+                if let Ok(decoded) = decode(&bad) {
+                    panic!("bit {bit} flipped and still decoded as {decoded:?}");
+                }
+                if bad[0] == rec[0] {
+                    assert!(verify(&bad).is_err(), "bit {bit}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -287,8 +507,23 @@ mod tests {
         assert!(decode(&long).is_err());
         assert!(decode(&[0x09]).is_err());
         assert!(decode(&[0x80, 1, 2]).is_err());
-        let mut huge = vec![INSERT, 0, 0, 0, 0];
+        let mut huge = vec![INSERT_V1, 0, 0, 0, 0];
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(decode(&huge).is_err());
+        // A checked record whose lengths lie, under a valid checksum.
+        let mut lying = Vec::new();
+        checked(&mut lying, INSERT, |out| {
+            put_var(out, 0);
+            put_var(out, u64::from(u32::MAX));
+            put_var(out, 1);
+            put_var(out, 0);
+        });
+        assert!(decode(&lying).is_err());
+        assert_eq!(key_of(&lying), None);
+        assert_eq!(value_span(&lying), None);
+        // An endless varint.
+        let mut endless = Vec::new();
+        checked(&mut endless, REMOVE, |out| out.extend_from_slice(&[0xFF; 12]));
+        assert!(decode(&endless).is_err());
     }
 }

@@ -1,0 +1,168 @@
+//! Reads verify what they hand out: a record damaged after the open that last scanned it
+//! (here, below a checkpoint, which the next open does not re-read) is `Corrupted` for its
+//! key: never its bytes, never `None`, never an older version. Single records are checked
+//! by their own CRC, records inside batches too, emdb 1.0's records by their frame's CRC.
+//! `try_iter` reports exactly the keys `get` reports; `iter` skips them.
+
+use emdb_core::{Emdb, Error};
+
+/// Flips one bit of the only occurrence of `needle` in the file at `path`.
+fn flip_inside(path: &std::path::Path, needle: &[u8]) {
+    let mut bytes = std::fs::read(path).expect("read");
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the value is in the file");
+    assert!(
+        bytes[at + 1..].windows(needle.len()).all(|w| w != needle),
+        "the needle occurs once"
+    );
+    bytes[at + needle.len() / 2] ^= 0x04;
+    std::fs::write(path, bytes).expect("write");
+}
+
+fn is_corrupted<T: std::fmt::Debug>(r: Result<T, Error>) -> bool {
+    match r {
+        Err(Error::Corrupted { .. }) => true,
+        other => panic!("expected Corrupted, got {other:?}"),
+    }
+}
+
+/// Opens `path`, checks that `damaged` is reported by every read path and that every
+/// other key of `intact` reads right.
+fn check(path: &std::path::Path, damaged: &str, intact: &[(String, Vec<u8>)]) -> Result<(), Error> {
+    let db = Emdb::open(path)?;
+    assert!(is_corrupted(db.get(damaged)));
+    assert!(is_corrupted(db.get_zerocopy(damaged)));
+    assert!(is_corrupted(db.contains_key(damaged)));
+    for (k, v) in intact {
+        assert_eq!(db.get(k)?.as_ref(), Some(v), "{k}");
+    }
+    let reported: Vec<_> = db.try_iter()?.filter(Result::is_err).collect();
+    assert_eq!(reported.len(), 1, "try_iter reports the damaged record once");
+    let listed: Vec<_> = db.iter()?.collect();
+    assert_eq!(listed.len(), intact.len(), "iter skips it");
+    assert!(listed.iter().all(|(k, _)| k != damaged.as_bytes()));
+    Ok(())
+}
+
+fn value(i: u32) -> Vec<u8> {
+    format!("value-{i:05}-{}", "x".repeat(40)).into_bytes()
+}
+
+#[test]
+fn a_damaged_single_record_below_the_checkpoint_is_corrupted_not_data() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("v.emdb");
+    let db = Emdb::open(&path)?;
+    let mut intact = Vec::new();
+    for i in 0..20u32 {
+        db.insert(format!("k{i}"), value(i))?;
+        if i != 7 {
+            intact.push((format!("k{i}"), value(i)));
+        }
+    }
+    db.checkpoint()?;
+    drop(db);
+    flip_inside(&path, &value(7));
+    check(&path, "k7", &intact)
+}
+
+#[test]
+fn a_damaged_record_inside_a_batch_is_corrupted_and_its_neighbours_read() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("b.emdb");
+    let db = Emdb::open(&path)?;
+    db.insert_many((0..500u32).map(|i| (format!("k{i}"), value(i))))?;
+    // Another frame after the batch, so that the checkpoint's anchor (which an open
+    // checks) is not the damaged frame.
+    db.insert("last", "frame")?;
+    db.checkpoint()?;
+    drop(db);
+    flip_inside(&path, &value(250));
+    let intact: Vec<_> = (0..500u32)
+        .filter(|&i| i != 250)
+        .map(|i| (format!("k{i}"), value(i)))
+        .chain([("last".to_owned(), b"frame".to_vec())])
+        .collect();
+    check(&path, "k250", &intact)
+}
+
+#[test]
+fn a_damaged_key_is_corrupted_for_that_key_not_absent() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("k.emdb");
+    let db = Emdb::open(&path)?;
+    db.insert("a-rather-long-key-that-is-unique", "v")?;
+    db.insert("other", "w")?;
+    db.checkpoint()?;
+    drop(db);
+    flip_inside(&path, b"a-rather-long-key-that-is-unique");
+    let db = Emdb::open(&path)?;
+    // The index still holds the key's slot: its record fails its check, so the key is
+    // reported, not "absent".
+    assert!(is_corrupted(db.get("a-rather-long-key-that-is-unique")));
+    assert_eq!(db.get("other")?.as_deref(), Some(&b"w"[..]));
+    Ok(())
+}
+
+/// emdb 1.0 wrote each record in a frame of its own, without a record checksum: the
+/// frame's CRC covers it on read.
+#[test]
+fn a_damaged_emdb_1_record_is_caught_by_its_frames_crc() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("v1.emdb");
+    let journal = emdb_journal::Journal::open(&path)?;
+    for (key, value) in [
+        (&b"old"[..], &b"an emdb 1.0 value, long enough"[..]),
+        (b"kept", b"fine"),
+    ] {
+        let mut rec = vec![0u8, 0, 0, 0, 0];
+        rec.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        rec.extend_from_slice(key);
+        rec.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        rec.extend_from_slice(value);
+        rec.extend_from_slice(&0u64.to_le_bytes());
+        journal.append(&rec)?;
+    }
+    journal.close()?;
+    let db = Emdb::open(&path)?;
+    assert_eq!(db.get("old")?.as_deref(), Some(&b"an emdb 1.0 value, long enough"[..]));
+    db.checkpoint()?;
+    drop(db);
+    flip_inside(&path, b"an emdb 1.0 value, long enough");
+    check(&path, "old", &[("kept".to_owned(), b"fine".to_vec())])
+}
+
+/// Compaction rewrites emdb 1.0's unchecked records in the checked encoding, so a
+/// compacted log verifies every record by itself, inside its batch frames.
+#[test]
+fn compaction_rewrites_emdb_1_records_checked() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("c.emdb");
+    let journal = emdb_journal::Journal::open(&path)?;
+    let mut rec = vec![0u8, 0, 0, 0, 0];
+    rec.extend_from_slice(&3u32.to_le_bytes());
+    rec.extend_from_slice(b"one");
+    let value = b"a value written by emdb 1.0";
+    rec.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    rec.extend_from_slice(value);
+    rec.extend_from_slice(&0u64.to_le_bytes());
+    journal.append(&rec)?;
+    journal.close()?;
+    let db = Emdb::open(&path)?;
+    db.insert("two", "a value of ours, checked already")?;
+    db.compact()?;
+    db.insert("three", "after the compaction")?;
+    db.checkpoint()?;
+    drop(db);
+    flip_inside(&path, value);
+    check(
+        &path,
+        "one",
+        &[
+            ("two".to_owned(), b"a value of ours, checked already".to_vec()),
+            ("three".to_owned(), b"after the compaction".to_vec()),
+        ],
+    )
+}
