@@ -11,34 +11,26 @@ pub const KEY_LEN: usize = 24;
 /// Value length of the redb-style workload.
 pub const VALUE_LEN: usize = 150;
 
-/// A deterministic generator (SplitMix64): the same seed gives the same records on every
-/// machine and in every engine's run.
+/// A deterministic generator (a seeded `fastrand::Rng`): the same seed gives the same records
+/// in every engine's run, and on every machine of the same byte order (fastrand fills bytes
+/// in native order).
 #[derive(Clone, Debug)]
 pub struct Workload {
-    state: u64,
+    rng: fastrand::Rng,
 }
 
 impl Workload {
     /// A generator for `seed`.
     #[must_use]
     pub fn new(seed: u64) -> Self {
-        Workload { state: seed }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        Workload {
+            rng: fastrand::Rng::with_seed(seed),
+        }
     }
 
     /// Fills `out` with pseudo-random bytes.
     pub fn fill(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let word = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
+        self.rng.fill(out);
     }
 
     /// The next key and value of the workload.

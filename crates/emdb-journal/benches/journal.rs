@@ -60,37 +60,14 @@ const LOOKUP_SEED: u64 = 0x5EED_0002_0000_0001;
 type BoxError = Box<dyn Error + Send + Sync>;
 type Outcome<T = Duration> = Result<T, BoxError>;
 
-/// SplitMix64: small, fast and reproducible; good enough for payload bytes and indices.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// An index in `0..n`.
-    fn below(&mut self, n: usize) -> usize {
-        // Widening multiply: unbiased enough for a benchmark, no division.
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-}
-
 /// The 1,000,000 distinct records every benchmark draws from, as slices of one buffer.
 fn records() -> &'static [&'static [u8]] {
     static FLAT: OnceLock<Vec<u8>> = OnceLock::new();
     static SLICES: OnceLock<Vec<&'static [u8]>> = OnceLock::new();
     SLICES.get_or_init(|| {
         let flat = FLAT.get_or_init(|| {
-            let mut rng = SplitMix64(DATA_SEED);
             let mut flat = vec![0u8; BULK_RECORDS * RECORD];
-            for chunk in flat.chunks_mut(8) {
-                let word = rng.next_u64().to_le_bytes();
-                chunk.copy_from_slice(&word[..chunk.len()]);
-            }
+            fastrand::Rng::with_seed(DATA_SEED).fill(&mut flat);
             // A plain payload may not start with a byte the journal reserves for itself.
             for record in flat.chunks_mut(RECORD) {
                 if RESERVED_TAGS.contains(&record[0]) {
@@ -470,8 +447,8 @@ fn read(c: &mut Criterion) {
             return;
         }
     };
-    let mut rng = SplitMix64(LOOKUP_SEED);
-    let lookups: Vec<usize> = (0..1 << 20).map(|_| rng.below(records.len())).collect();
+    let mut rng = fastrand::Rng::with_seed(LOOKUP_SEED);
+    let lookups: Vec<usize> = (0..1 << 20).map(|_| rng.usize(..records.len())).collect();
     if let Err(e) = check_fixture(&fx, records, &lookups) {
         eprintln!("read: skipped, the fixture did not read back: {e}");
         return;
