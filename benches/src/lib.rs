@@ -1,5 +1,6 @@
 //! Shared workload for the comparative benchmarks: the redb-style data set of 24-byte keys
-//! and 150-byte values, generated from a fixed seed so every engine sees the same bytes.
+//! and 150-byte values, generated from a fixed seed so every engine sees the same bytes;
+//! and the pair of Tokio runtimes the layer crates' async benches compare.
 //!
 //! The comparison with the peers (emdb 1.0.3, redb, fjall, sled, LMDB through heed) is the
 //! `peers` binary of this package, behind the `peers` feature (see `README.md` here); each
@@ -41,6 +42,24 @@ impl Workload {
         self.fill(&mut value);
         (key, value)
     }
+}
+
+/// The runtimes an async bench compares, named: a current-thread one and a two-worker
+/// multi-thread one.
+///
+/// # Panics
+///
+/// If a runtime cannot be built (the operating system refuses its threads).
+#[must_use]
+pub fn runtimes() -> [(&'static str, tokio::runtime::Runtime); 2] {
+    let current = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("current-thread runtime");
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("multi-thread runtime");
+    [("current_thread", current), ("multi_thread", multi)]
 }
 
 #[cfg(test)]

@@ -36,7 +36,8 @@ use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, SamplingMode, Throughput, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_main};
 use emdb_journal::{Journal, JournalOptions, Lsn, RESERVED_TAGS, SyncPolicy};
 use tempfile::TempDir;
 
@@ -105,6 +106,20 @@ fn total(iters: u64, what: &str, mut once: impl FnMut() -> Outcome) -> Duration 
     sum
 }
 
+/// A group of disk-bound runs that each write `records` records: ten samples (criterion's
+/// minimum) of whole runs, timed one by one (flat sampling), with a one-second warm-up and
+/// three seconds of measurement.
+fn disk_group<'c>(c: &'c mut Criterion, name: &str, records: usize) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Bytes((records * RECORD) as u64));
+    group
+}
+
 // ---------------------------------------------------------------------------------------
 // sync_each
 
@@ -142,13 +157,7 @@ fn file_sync_each(records: &[&[u8]]) -> Outcome {
 
 fn sync_each(c: &mut Criterion) {
     let records = &records()[..SYNC_RECORDS];
-    let mut group = c.benchmark_group("sync_each");
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .throughput(Throughput::Bytes((SYNC_RECORDS * RECORD) as u64));
+    let mut group = disk_group(c, "sync_each", SYNC_RECORDS);
     group.bench_function("journal/on_sync", |b| {
         b.iter_custom(|iters| {
             total(iters, "journal on_sync", || {
@@ -229,15 +238,12 @@ fn bufwriter_bulk_single(records: &[&[u8]]) -> Outcome {
 
 fn bulk(c: &mut Criterion) {
     let records = records();
-    let mut group = c.benchmark_group("bulk");
+    let mut group = disk_group(c, "bulk", BULK_RECORDS);
     // One run per sample (each writes ~180 MB): criterion warns that 10 samples do not fit
     // in the target time, which is the point; a longer target would only add disk writes.
     group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
-        .throughput(Throughput::Bytes((BULK_RECORDS * RECORD) as u64));
+        .measurement_time(Duration::from_secs(1));
     group.bench_function("journal/append_batch_50k", |b| {
         b.iter_custom(|iters| total(iters, "journal append_batch", || journal_bulk_batches(records)))
     });
@@ -344,13 +350,7 @@ fn concurrent_sync(c: &mut Criterion) {
         Err(e) => eprintln!("concurrent_sync: the mutex setup run failed: {e}"),
     }
 
-    let mut group = c.benchmark_group("concurrent_sync");
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .throughput(Throughput::Bytes((THREADS * PER_THREAD * RECORD) as u64));
+    let mut group = disk_group(c, "concurrent_sync", THREADS * PER_THREAD);
     group.bench_function("journal/shared_group_commit", |b| {
         b.iter_custom(|iters| {
             total(iters, "journal shared", || {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{all_records, payload, temp_log};
+use common::{all_records, append_payloads, payload, temp_journal, temp_log};
 use emdb_journal::{CheckpointUse, Error, Journal, JournalOptions, Lsn, Record, ReplayError, SidecarState};
 
 /// Opens `path` and returns (where the scan started, the records replayed).
@@ -33,17 +33,11 @@ fn replayed(path: &std::path::Path) -> emdb_journal::Result<(Journal, Lsn, Vec<V
 
 #[test]
 fn reopen_scans_only_after_the_checkpoint() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
-    let mut last = Lsn::ZERO;
-    for i in 0..1_000 {
-        last = journal.append(&payload(i, 50))?;
-    }
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
+    let last = append_payloads(&journal, 0..1_000, 50)?;
     journal.checkpoint(last, b"snapshot-1")?;
     assert!(journal.durable_lsn() > last, "a checkpoint syncs first");
-    for i in 1_000..1_010 {
-        journal.append(&payload(i, 50))?;
-    }
+    append_payloads(&journal, 1_000..1_010, 50)?;
     let all = all_records(&journal)?;
     drop(journal);
 
@@ -60,12 +54,8 @@ fn reopen_scans_only_after_the_checkpoint() -> emdb_journal::Result<()> {
 
 #[test]
 fn a_log_replaced_behind_the_sidecar_is_scanned_in_full() -> emdb_journal::Result<()> {
-    let (dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
-    let mut last = Lsn::ZERO;
-    for i in 0..100 {
-        last = journal.append(&payload(i, 64))?;
-    }
+    let (dir, path, journal) = temp_journal(JournalOptions::new())?;
+    let last = append_payloads(&journal, 0..100, 64)?;
     journal.checkpoint(last, b"")?;
     drop(journal);
 
@@ -73,9 +63,7 @@ fn a_log_replaced_behind_the_sidecar_is_scanned_in_full() -> emdb_journal::Resul
     // renames of a compaction could leave.
     let other = dir.path().join("other.log");
     let j2 = JournalOptions::new().preallocate(0).open(&other)?;
-    for i in 0..100 {
-        j2.append(&payload(i + 7, 64))?;
-    }
+    append_payloads(&j2, 7..107, 64)?;
     j2.close()?;
     std::fs::copy(&other, &path)?;
 
@@ -89,8 +77,7 @@ fn a_log_replaced_behind_the_sidecar_is_scanned_in_full() -> emdb_journal::Resul
 
 #[test]
 fn a_log_shorter_than_its_checkpoint_is_scanned_in_full() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().preallocate(0).open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new().preallocate(0))?;
     let first = journal.append(b"one")?;
     let second = journal.append(b"two")?;
     journal.checkpoint(second, b"")?;
@@ -158,8 +145,7 @@ fn a_sidecar_from_a_newer_format_is_refused() -> emdb_journal::Result<()> {
 
 #[test]
 fn checkpoint_arguments_are_checked() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().max_frame_payload(256).open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new().max_frame_payload(256))?;
     let lsn = journal.append(b"a")?;
     assert!(matches!(
         journal.checkpoint(Lsn::new(lsn.get() + 3), b""),
@@ -190,8 +176,7 @@ fn checkpoint_arguments_are_checked() -> emdb_journal::Result<()> {
 
 #[test]
 fn a_replay_error_aborts_the_open() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
     journal.append(b"good")?;
     let bad = journal.append(b"bad")?;
     drop(journal);
@@ -236,8 +221,7 @@ fn a_caller_may_decline_the_checkpoint_and_see_everything() -> emdb_journal::Res
             Ok(())
         }
     }
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
     let a = journal.append(b"a")?;
     journal.checkpoint(a, b"")?;
     journal.append(b"b")?;
@@ -274,8 +258,7 @@ fn records_in_replay_can_read_earlier_records() -> emdb_journal::Result<()> {
             Ok(())
         }
     }
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
     for i in 0..10 {
         journal.append(format!("rec-{i}").as_bytes())?;
     }

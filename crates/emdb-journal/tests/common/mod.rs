@@ -1,15 +1,34 @@
 //! Helpers shared by the journal's integration tests.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use emdb_journal::{Journal, Lsn, Result};
+use emdb_journal::{Journal, JournalOptions, Lsn, Result};
 
 /// A fresh temporary directory and a log path inside it.
 pub fn temp_log() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("test.log");
     (dir, path)
+}
+
+/// A journal opened with `options` on a fresh log in a temporary directory, with the
+/// directory (which must outlive it) and the log's path.
+pub fn temp_journal(options: JournalOptions) -> Result<(tempfile::TempDir, PathBuf, Journal)> {
+    let (dir, path) = temp_log();
+    let journal = options.open(&path)?;
+    Ok((dir, path, journal))
+}
+
+/// Appends `payload(i, len)` for every `i` of `ids`, one frame each; returns the last
+/// frame's LSN (`Lsn::ZERO` for no `ids`).
+pub fn append_payloads(journal: &Journal, ids: Range<u64>, len: usize) -> Result<Lsn> {
+    let mut last = Lsn::ZERO;
+    for i in ids {
+        last = journal.append(&payload(i, len))?;
+    }
+    Ok(last)
 }
 
 /// A deterministic payload of `len` bytes for record `i` (never starts with a reserved tag).
