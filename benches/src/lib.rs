@@ -1,5 +1,6 @@
 //! Shared workload for the comparative benchmarks: the redb-style data set of 24-byte keys
-//! and 150-byte values, generated from a fixed seed so every engine sees the same bytes.
+//! and 150-byte values, generated from a fixed seed so every engine sees the same bytes;
+//! and the pair of Tokio runtimes the layer crates' async benches compare.
 //!
 //! The comparison with the peers (emdb 1.0.3, redb, fjall, sled, LMDB through heed) is the
 //! `peers` binary of this package, behind the `peers` feature (see `README.md` here); each
@@ -11,34 +12,26 @@ pub const KEY_LEN: usize = 24;
 /// Value length of the redb-style workload.
 pub const VALUE_LEN: usize = 150;
 
-/// A deterministic generator (SplitMix64): the same seed gives the same records on every
-/// machine and in every engine's run.
+/// A deterministic generator (a seeded `fastrand::Rng`): the same seed gives the same records
+/// in every engine's run, and on every machine of the same byte order (fastrand fills bytes
+/// in native order).
 #[derive(Clone, Debug)]
 pub struct Workload {
-    state: u64,
+    rng: fastrand::Rng,
 }
 
 impl Workload {
     /// A generator for `seed`.
     #[must_use]
     pub fn new(seed: u64) -> Self {
-        Workload { state: seed }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        Workload {
+            rng: fastrand::Rng::with_seed(seed),
+        }
     }
 
     /// Fills `out` with pseudo-random bytes.
     pub fn fill(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let word = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
+        self.rng.fill(out);
     }
 
     /// The next key and value of the workload.
@@ -49,6 +42,24 @@ impl Workload {
         self.fill(&mut value);
         (key, value)
     }
+}
+
+/// The runtimes an async bench compares, named: a current-thread one and a two-worker
+/// multi-thread one.
+///
+/// # Panics
+///
+/// If a runtime cannot be built (the operating system refuses its threads).
+#[must_use]
+pub fn runtimes() -> [(&'static str, tokio::runtime::Runtime); 2] {
+    let current = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("current-thread runtime");
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("multi-thread runtime");
+    [("current_thread", current), ("multi_thread", multi)]
 }
 
 #[cfg(test)]

@@ -16,20 +16,12 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_main};
-use tokio::runtime::{Builder, Runtime};
+use emdb_benches::runtimes;
+use tokio::runtime::Runtime;
 use tokio_stream::StreamExt;
 
 /// Items the stream benchmarks read.
 const ITEMS: usize = 100_000;
-
-fn runtimes() -> [(&'static str, Runtime); 2] {
-    let current = Builder::new_current_thread().build().expect("current-thread runtime");
-    let multi = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("multi-thread runtime");
-    [("current_thread", current), ("multi_thread", multi)]
-}
 
 /// The items of the stream benchmarks, made one by one as they are read.
 fn items() -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + Send + 'static {

@@ -25,9 +25,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_main, measurement::WallTime};
+use emdb_benches::runtimes;
 use emdb_core::AsyncEmdb;
 use emdb_core::Emdb;
-use tokio::runtime::{Builder, Runtime};
+use tokio::runtime::Runtime;
 use tokio_stream::StreamExt;
 
 /// Records in the database the point calls probe.
@@ -38,15 +39,6 @@ const VALUE: [u8; 100] = [0x5A; 100];
 
 fn key(i: usize) -> Vec<u8> {
     format!("key:{i:012}").into_bytes()
-}
-
-fn runtimes() -> [(&'static str, Runtime); 2] {
-    let current = Builder::new_current_thread().build().expect("current-thread runtime");
-    let multi = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("multi-thread runtime");
-    [("current_thread", current), ("multi_thread", multi)]
 }
 
 /// A database with range scans holding `n` records, opened on `rt`.
@@ -81,40 +73,115 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
     group.sample_size(30).measurement_time(Duration::from_secs(3));
 }
 
-fn point_calls(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let [(_, current), (_, multi)] = runtimes();
-    let db = database(&current, &dir, "point.emdb", KEYS);
-    let sync: Arc<Emdb> = db.sync_handle();
-    let probes: Arc<Vec<Vec<u8>>> = Arc::new((0..KEYS).map(|i| key((i * 7919) % KEYS)).collect());
+/// A point call, timed through the sync handle and through `AsyncEmdb`.
+#[derive(Clone, Copy)]
+enum Call {
+    Get,
+    Insert,
+}
 
-    let mut group = c.benchmark_group("get");
-    configure(&mut group);
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("sync", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i = (i + 1) % KEYS;
-            black_box(sync.get(&probes[i]).expect("get"))
-        });
-    });
-    for (name, rt) in [("async_current_thread", &current), ("async_multi_thread", &multi)] {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                on_worker(rt, &db, &probes, move |db, probes| async move {
-                    let start = Instant::now();
-                    for n in 0..iters {
-                        black_box(db.get(&probes[n as usize % KEYS]).await.expect("get"));
-                    }
-                    start.elapsed()
-                })
+impl Call {
+    fn name(self) -> &'static str {
+        match self {
+            Call::Get => "get",
+            Call::Insert => "insert",
+        }
+    }
+
+    fn sync(self, db: &Emdb, key: &[u8]) {
+        match self {
+            Call::Get => {
+                black_box(db.get(key).expect("get"));
+            }
+            Call::Insert => db.insert(key, &VALUE[..]).expect("insert"),
+        }
+    }
+
+    async fn run(self, db: &AsyncEmdb, key: &[u8]) {
+        match self {
+            Call::Get => {
+                black_box(db.get(key).await.expect("get"));
+            }
+            Call::Insert => db.insert(key, VALUE).await.expect("insert"),
+        }
+    }
+}
+
+/// The database, its handles and runtimes, and the keys the point calls probe in turn.
+struct Point {
+    _dir: tempfile::TempDir,
+    current: Runtime,
+    multi: Runtime,
+    db: AsyncEmdb,
+    sync: Arc<Emdb>,
+    probes: Arc<Vec<Vec<u8>>>,
+}
+
+impl Point {
+    fn new() -> Point {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let [(_, current), (_, multi)] = runtimes();
+        let db = database(&current, &dir, "point.emdb", KEYS);
+        let sync = db.sync_handle();
+        let probes = Arc::new((0..KEYS).map(|i| key((i * 7919) % KEYS)).collect());
+        Point {
+            _dir: dir,
+            current,
+            multi,
+            db,
+            sync,
+            probes,
+        }
+    }
+
+    /// `call`'s group, with the sync call and the async one on either runtime timed.
+    fn group<'c>(&self, c: &'c mut Criterion, call: Call) -> BenchmarkGroup<'c, WallTime> {
+        let mut group = c.benchmark_group(call.name());
+        configure(&mut group);
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("sync", |b| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) % KEYS;
+                call.sync(&self.sync, &self.probes[i]);
             });
         });
+        for (name, rt) in [
+            ("async_current_thread", &self.current),
+            ("async_multi_thread", &self.multi),
+        ] {
+            group.bench_function(name, |b| {
+                b.iter_custom(|iters| {
+                    on_worker(rt, &self.db, &self.probes, move |db, probes| async move {
+                        let start = Instant::now();
+                        for n in 0..iters {
+                            call.run(&db, &probes[n as usize % KEYS]).await;
+                        }
+                        start.elapsed()
+                    })
+                });
+            });
+        }
+        group
     }
+}
+
+fn point_calls(c: &mut Criterion) {
+    let point = Point::new();
+    let Point {
+        current,
+        multi,
+        db,
+        sync,
+        probes,
+        ..
+    } = &point;
+
+    let mut group = point.group(c, Call::Get);
     // The documented escape hatch for latency-critical loops on a multi-thread runtime.
     group.bench_function("sync_handle_block_in_place", |b| {
         b.iter_custom(|iters| {
-            on_worker(&multi, &db, &probes, move |db, probes| async move {
+            on_worker(multi, db, probes, move |db, probes| async move {
                 let sync = db.sync_handle();
                 let start = Instant::now();
                 for n in 0..iters {
@@ -139,30 +206,7 @@ fn point_calls(c: &mut Criterion) {
     });
     group.finish();
 
-    let mut group = c.benchmark_group("insert");
-    configure(&mut group);
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("sync", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i = (i + 1) % KEYS;
-            sync.insert(probes[i].as_slice(), &VALUE[..]).expect("insert");
-        });
-    });
-    for (name, rt) in [("async_current_thread", &current), ("async_multi_thread", &multi)] {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                on_worker(rt, &db, &probes, move |db, probes| async move {
-                    let start = Instant::now();
-                    for n in 0..iters {
-                        db.insert(&probes[n as usize % KEYS], VALUE).await.expect("insert");
-                    }
-                    start.elapsed()
-                })
-            });
-        });
-    }
-    group.finish();
+    point.group(c, Call::Insert).finish();
 }
 
 fn streams(c: &mut Criterion) {

@@ -24,7 +24,7 @@ use aes_gcm::aead::{AeadInPlace, KeyInit, Nonce, Tag};
 use chacha20poly1305::ChaCha20Poly1305;
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_main};
-use emdb_crypto::{Cipher, KdfParams, Key, OVERHEAD, Salt, SealKey};
+use emdb_crypto::{Cipher, Error, KdfParams, Key, OVERHEAD, Salt, SealKey};
 
 /// Payload sizes: a typical small record and a page.
 const SIZES: [usize; 2] = [150, 4096];
@@ -45,26 +45,39 @@ fn cipher_name(cipher: Cipher) -> &'static str {
     }
 }
 
-fn seal_key(cipher: Cipher) -> SealKey {
-    SealKey::new(&Key::from_bytes(KEY), cipher).expect("rng")
+/// What a seal or open bench starts from: the payload, the envelope's key, and the raw
+/// AEAD `A` under the same key bytes. Sets the group's throughput to the payload's size.
+fn setup<A: KeyInit>(group: &mut BenchmarkGroup<'_, WallTime>, cipher: Cipher, len: usize) -> (Vec<u8>, SealKey, A) {
+    group.throughput(Throughput::Bytes(len as u64));
+    let key = SealKey::new(&Key::from_bytes(KEY), cipher).expect("rng");
+    let raw = A::new_from_slice(&KEY).expect("32-byte key");
+    (payload(len), key, raw)
 }
 
-/// Seal: the envelope, then the raw AEAD `A` in place and after a copy.
-fn bench_seal<A: AeadInPlace + KeyInit>(group: &mut BenchmarkGroup<'_, WallTime>, cipher: Cipher, len: usize) {
-    let plain = payload(len);
-    group.throughput(Throughput::Bytes(len as u64));
-
-    let key = seal_key(cipher);
+/// The `envelope` line: `op` (`SealKey::seal` or `SealKey::open`) of `input` into a reused
+/// `Vec`, cleared inside the timed closure.
+fn bench_envelope(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    len: usize,
+    key: &SealKey,
+    input: &[u8],
+    op: impl Fn(&SealKey, &[u8], &[u8], &mut Vec<u8>) -> Result<(), Error>,
+) {
     let mut out = Vec::with_capacity(len + OVERHEAD);
     group.bench_function(BenchmarkId::new("envelope", len), |b| {
         b.iter(|| {
             out.clear();
-            key.seal(black_box(&plain), black_box(AAD), &mut out).expect("seal");
+            op(key, black_box(input), black_box(AAD), &mut out).expect("envelope");
             black_box(&out);
         });
     });
+}
 
-    let raw = A::new_from_slice(&KEY).expect("32-byte key");
+/// Seal: the envelope, then the raw AEAD `A` in place and after a copy.
+fn bench_seal<A: AeadInPlace + KeyInit>(group: &mut BenchmarkGroup<'_, WallTime>, cipher: Cipher, len: usize) {
+    let (plain, key, raw) = setup::<A>(group, cipher, len);
+    bench_envelope(group, len, &key, &plain, SealKey::seal);
+
     let nonce = Nonce::<A>::from_slice(&NONCE);
     let mut buffer = plain.clone();
     group.bench_function(BenchmarkId::new("raw_in_place", len), |b| {
@@ -91,21 +104,10 @@ fn bench_seal<A: AeadInPlace + KeyInit>(group: &mut BenchmarkGroup<'_, WallTime>
 
 /// Open: the envelope, then the raw AEAD `A` in place and after a copy.
 fn bench_open<A: AeadInPlace + KeyInit>(group: &mut BenchmarkGroup<'_, WallTime>, cipher: Cipher, len: usize) {
-    let plain = payload(len);
-    group.throughput(Throughput::Bytes(len as u64));
-
-    let key = seal_key(cipher);
+    let (plain, key, raw) = setup::<A>(group, cipher, len);
     let sealed = key.seal_to_vec(&plain, AAD).expect("seal");
-    let mut out = Vec::with_capacity(len);
-    group.bench_function(BenchmarkId::new("envelope", len), |b| {
-        b.iter(|| {
-            out.clear();
-            key.open(black_box(&sealed), black_box(AAD), &mut out).expect("open");
-            black_box(&out);
-        });
-    });
+    bench_envelope(group, len, &key, &sealed, SealKey::open);
 
-    let raw = A::new_from_slice(&KEY).expect("32-byte key");
     let nonce = Nonce::<A>::from_slice(&NONCE);
     let mut ciphertext = plain.clone();
     let tag: Tag<A> = raw
@@ -134,25 +136,25 @@ fn bench_open<A: AeadInPlace + KeyInit>(group: &mut BenchmarkGroup<'_, WallTime>
     });
 }
 
+/// One size's lines of a seal or open group (`bench_seal` or `bench_open` for one cipher).
+type Lines = fn(&mut BenchmarkGroup<'_, WallTime>, Cipher, usize);
+
 fn envelope_vs_raw(c: &mut Criterion) {
     for cipher in [Cipher::Aes256Gcm, Cipher::ChaCha20Poly1305] {
-        let mut group = c.benchmark_group(format!("seal/{}", cipher_name(cipher)));
-        for len in SIZES {
-            match cipher {
-                Cipher::Aes256Gcm => bench_seal::<Aes256Gcm>(&mut group, cipher, len),
-                _ => bench_seal::<ChaCha20Poly1305>(&mut group, cipher, len),
+        let groups: [(&str, Lines); 2] = match cipher {
+            Cipher::Aes256Gcm => [("seal", bench_seal::<Aes256Gcm>), ("open", bench_open::<Aes256Gcm>)],
+            _ => [
+                ("seal", bench_seal::<ChaCha20Poly1305>),
+                ("open", bench_open::<ChaCha20Poly1305>),
+            ],
+        };
+        for (op, lines) in groups {
+            let mut group = c.benchmark_group(format!("{op}/{}", cipher_name(cipher)));
+            for len in SIZES {
+                lines(&mut group, cipher, len);
             }
+            group.finish();
         }
-        group.finish();
-
-        let mut group = c.benchmark_group(format!("open/{}", cipher_name(cipher)));
-        for len in SIZES {
-            match cipher {
-                Cipher::Aes256Gcm => bench_open::<Aes256Gcm>(&mut group, cipher, len),
-                _ => bench_open::<ChaCha20Poly1305>(&mut group, cipher, len),
-            }
-        }
-        group.finish();
     }
 }
 

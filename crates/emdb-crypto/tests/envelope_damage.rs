@@ -11,6 +11,18 @@ fn seal_key(byte: u8, cipher: Cipher) -> SealKey {
     SealKey::new(&Key::from_bytes([byte; 32]), cipher).expect("rng")
 }
 
+/// For each cipher: the key of `byte`s, and `plain` sealed under it with `aad`.
+fn sealed_under_each_cipher(byte: u8, plain: &[u8], aad: &[u8]) -> Result<Vec<(Cipher, SealKey, Vec<u8>)>, Error> {
+    CIPHERS
+        .into_iter()
+        .map(|cipher| {
+            let key = seal_key(byte, cipher);
+            let sealed = key.seal_to_vec(plain, aad)?;
+            Ok((cipher, key, sealed))
+        })
+        .collect()
+}
+
 #[test]
 fn round_trips_for_every_size_around_block_boundaries() -> Result<(), Error> {
     for cipher in CIPHERS {
@@ -48,9 +60,7 @@ fn the_same_plaintext_never_seals_the_same_way_twice() -> Result<(), Error> {
 
 #[test]
 fn other_aad_other_key_and_other_cipher_are_refused() -> Result<(), Error> {
-    for cipher in CIPHERS {
-        let key = seal_key(3, cipher);
-        let sealed = key.seal_to_vec(b"record", b"ns=1;offset=4096")?;
+    for (cipher, key, sealed) in sealed_under_each_cipher(3, b"record", b"ns=1;offset=4096")? {
         assert!(matches!(
             key.open_to_vec(&sealed, b"ns=1;offset=4097"),
             Err(Error::TagMismatch)
@@ -75,9 +85,7 @@ fn other_aad_other_key_and_other_cipher_are_refused() -> Result<(), Error> {
 
 #[test]
 fn every_truncation_is_refused() -> Result<(), Error> {
-    for cipher in CIPHERS {
-        let key = seal_key(5, cipher);
-        let sealed = key.seal_to_vec(b"a record of some length", b"aad")?;
+    for (_cipher, key, sealed) in sealed_under_each_cipher(5, b"a record of some length", b"aad")? {
         for cut in 0..sealed.len() {
             match key.open_to_vec(&sealed[..cut], b"aad") {
                 Err(Error::TooShort { len, min: OVERHEAD }) => assert!(cut < OVERHEAD && len == cut),
@@ -91,9 +99,7 @@ fn every_truncation_is_refused() -> Result<(), Error> {
 
 #[test]
 fn every_flipped_bit_is_refused() -> Result<(), Error> {
-    for cipher in CIPHERS {
-        let key = seal_key(6, cipher);
-        let sealed = key.seal_to_vec(b"flip every bit of me", b"aad")?;
+    for (cipher, key, sealed) in sealed_under_each_cipher(6, b"flip every bit of me", b"aad")? {
         for at in 0..sealed.len() {
             for bit in 0..8 {
                 let mut damaged = sealed.clone();

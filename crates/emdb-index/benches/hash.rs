@@ -11,77 +11,21 @@
 //! entry are measured once with a counting allocator and printed before the groups run.
 //!
 //! Run with `cargo bench -p emdb-index --bench hash`.
-#![allow(
-    unsafe_code,
-    reason = "a counting global allocator must implement the unsafe GlobalAlloc trait"
-)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod common;
+
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{Key, iter_cycling, live_bytes, random_keys};
 use criterion::{BatchSize, Criterion, Throughput, criterion_main};
 use emdb_index::{HashIndex, Location};
 
-/// Counts live heap bytes, to measure what each structure really holds.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to the system allocator unchanged, with the caller's
-// layout and pointer; the counter is bookkeeping only.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as our caller's (a valid, non-zero-size layout).
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` was allocated by `System` with this layout (through `alloc`).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` came from `System` with `layout`; `new_size` is the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
 const N: usize = 1_000_000;
-const KEY: usize = 24;
 const SEED: u64 = 0x5EED_1DE5;
 
-type Key = [u8; KEY];
 type FoldMap = hashbrown::HashMap<Vec<u8>, u64, foldhash::fast::RandomState>;
-
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn key(&mut self) -> Key {
-        let mut k = [0u8; KEY];
-        for chunk in k.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes()[..chunk.len()]);
-        }
-        k
-    }
-}
 
 struct Data {
     keys: Vec<Key>,
@@ -91,13 +35,11 @@ struct Data {
 }
 
 fn data() -> Data {
-    let mut rng = SplitMix(SEED);
-    let keys: Vec<Key> = (0..N).map(|_| rng.key()).collect();
-    let missing: Vec<Key> = (0..N).map(|_| rng.key()).collect();
+    let mut rng = fastrand::Rng::with_seed(SEED);
+    let keys = random_keys(&mut rng, N);
+    let missing = random_keys(&mut rng, N);
     let mut order: Vec<usize> = (0..N).collect();
-    for i in (1..N).rev() {
-        order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
-    }
+    rng.shuffle(&mut order);
     Data { keys, missing, order }
 }
 
@@ -128,9 +70,9 @@ fn build_fold(keys: &[Key]) -> FoldMap {
 
 /// Heap bytes per entry of what `build` returns, by the counting allocator.
 fn measure<T>(keys: &[Key], build: impl FnOnce(&[Key]) -> T) -> (f64, T) {
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live_bytes();
     let built = build(keys);
-    let after = LIVE.load(Ordering::Relaxed);
+    let after = live_bytes();
     ((after - before) as f64 / keys.len() as f64, built)
 }
 
@@ -180,28 +122,16 @@ fn lookups(c: &mut Criterion) {
             .measurement_time(Duration::from_secs(4))
             .throughput(Throughput::Elements(1));
         group.bench_function("emdb_index", |b| {
-            let mut i = 0;
-            b.iter(|| {
-                let k = &probe[d.order[i % N]];
-                i += 1;
+            iter_cycling(b, &d.order, |&j| {
+                let k = &probe[j];
                 black_box(index.get(k, |l| keys[l.offset as usize] == *k))
             })
         });
         group.bench_function("std_hashmap", |b| {
-            let mut i = 0;
-            b.iter(|| {
-                let k = &probe[d.order[i % N]];
-                i += 1;
-                black_box(std_map.get(k.as_slice()))
-            })
+            iter_cycling(b, &d.order, |&j| black_box(std_map.get(probe[j].as_slice())))
         });
         group.bench_function("hashbrown_foldhash", |b| {
-            let mut i = 0;
-            b.iter(|| {
-                let k = &probe[d.order[i % N]];
-                i += 1;
-                black_box(fold.get(k.as_slice()))
-            })
+            iter_cycling(b, &d.order, |&j| black_box(fold.get(probe[j].as_slice())))
         });
         group.finish();
     }

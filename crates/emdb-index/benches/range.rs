@@ -21,23 +21,21 @@
 //! Run with `cargo bench -p emdb-index --bench range` (a filter narrows it, e.g.
 //! `-- range10`). The whole file takes just under two minutes on a two-core machine, most of
 //! it in `build` (ten 1,000,000-key builds per map, criterion's minimum).
-#![allow(unsafe_code, reason = "a counting global allocator that forwards to `System`")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod common;
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::ops::Bound;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::{KEY_LEN, Key, iter_cycling, live_bytes, random_keys};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_main};
 use crossbeam_skiplist::SkipMap;
 use emdb_index::{Location, RangeIndex};
 
 /// Keys in every map.
 const KEYS: usize = 1_000_000;
-/// Length of every key.
-const KEY_LEN: usize = 24;
 /// Probe keys cycled through by the query benchmarks.
 const PROBES: usize = 4096;
 /// Keys in the churn measurement.
@@ -45,80 +43,6 @@ const CHURN_KEYS: usize = 100_000;
 /// Seeds of the keys and of the probes.
 const KEY_SEED: u64 = 0x5EED_0003_0000_0024;
 const PROBE_SEED: u64 = 0x5EED_0004_0000_0010;
-
-type Key = [u8; KEY_LEN];
-
-/// Live heap bytes: added on allocation, subtracted on release.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// The system allocator, counting live bytes.
-struct Counting;
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract holds exactly as it does for `System`; the counter is only arithmetic.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc`'s contract (non-zero size), passed on as is.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by this allocator, hence by `System`, with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: `ptr` came from `System` with `layout`; the caller upholds the rest.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE.fetch_add(new_size, Ordering::Relaxed);
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        }
-        new
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn live_bytes() -> usize {
-    LIVE.load(Ordering::Relaxed)
-}
-
-/// splitmix64: a fixed-seed stream of well-mixed words.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn key(&mut self) -> Key {
-        let mut key = [0; KEY_LEN];
-        for chunk in key.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes()[..chunk.len()]);
-        }
-        key
-    }
-}
 
 fn location(i: usize) -> Location {
     Location::new(i as u64 * 128, 100)
@@ -269,11 +193,10 @@ fn report_churn(keys: &[Key]) {
 }
 
 fn benches(c: &mut Criterion) {
-    let mut rng = SplitMix(KEY_SEED);
-    let keys: Vec<Key> = (0..KEYS).map(|_| rng.key()).collect();
-    let mut rng = SplitMix(PROBE_SEED);
-    let present: Vec<Key> = (0..PROBES).map(|_| keys[(rng.next() % KEYS as u64) as usize]).collect();
-    let starts: Vec<Key> = (0..PROBES).map(|_| rng.key()).collect();
+    let keys = random_keys(&mut fastrand::Rng::with_seed(KEY_SEED), KEYS);
+    let mut rng = fastrand::Rng::with_seed(PROBE_SEED);
+    let present: Vec<Key> = (0..PROBES).map(|_| keys[rng.usize(..KEYS)]).collect();
+    let starts = random_keys(&mut rng, PROBES);
 
     // Memory: build the maps the queries use, counting what each adds.
     let (index, index_bytes) = measured(&keys, build_range_index);
@@ -331,10 +254,7 @@ fn benches(c: &mut Criterion) {
     group.measurement_time(Duration::from_millis(1500));
     group.throughput(Throughput::Elements(1));
     group.bench_function("RangeIndex iter_from.take(10)", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let start = &starts[i % PROBES];
-            i += 1;
+        iter_cycling(b, &starts, |start| {
             index
                 .iter_from(black_box(start))
                 .take(10)
@@ -342,10 +262,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.bench_function("SkipMap range(start..).take(10)", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let start = &starts[i % PROBES];
-            i += 1;
+        iter_cycling(b, &starts, |start| {
             let range: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(black_box(&start[..])), Bound::Unbounded);
             skip.range::<[u8], _>(range)
                 .take(10)
@@ -353,10 +270,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.bench_function("BTreeMap range(start..).take(10)", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let start = &starts[i % PROBES];
-            i += 1;
+        iter_cycling(b, &starts, |start| {
             let range: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(black_box(&start[..])), Bound::Unbounded);
             btree
                 .range::<[u8], _>(range)
@@ -365,30 +279,21 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.bench_function("RangeIndex range(start, upper)", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let (start, upper) = bounded[i % PROBES];
-            i += 1;
+        iter_cycling(b, &bounded, |&(start, upper)| {
             index
                 .range(Bound::Included(black_box(start)), upper)
                 .fold(0, |acc, e| acc ^ e.location().offset ^ e.key()[0] as u64)
         })
     });
     group.bench_function("SkipMap range(start..upper)", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let (start, upper) = bounded[i % PROBES];
-            i += 1;
+        iter_cycling(b, &bounded, |&(start, upper)| {
             let range: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(black_box(&start[..])), upper);
             skip.range::<[u8], _>(range)
                 .fold(0, |acc, e| acc ^ e.value().offset ^ e.key()[0] as u64)
         })
     });
     group.bench_function("BTreeMap range(start..upper)", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let (start, upper) = bounded[i % PROBES];
-            i += 1;
+        iter_cycling(b, &bounded, |&(start, upper)| {
             let range: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(black_box(&start[..])), upper);
             btree
                 .range::<[u8], _>(range)
@@ -401,25 +306,13 @@ fn benches(c: &mut Criterion) {
     group.measurement_time(Duration::from_millis(1500));
     group.throughput(Throughput::Elements(1));
     group.bench_function("RangeIndex", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i += 1;
-            index.get(black_box(&present[i % PROBES]))
-        })
+        iter_cycling(b, &present, |key| index.get(black_box(key)))
     });
     group.bench_function("SkipMap<Vec<u8>>", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i += 1;
-            skip.get(black_box(&present[i % PROBES][..])).map(|e| *e.value())
-        })
+        iter_cycling(b, &present, |key| skip.get(black_box(&key[..])).map(|e| *e.value()))
     });
     group.bench_function("BTreeMap<Vec<u8>>", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i += 1;
-            btree.get(black_box(&present[i % PROBES][..])).copied()
-        })
+        iter_cycling(b, &present, |key| btree.get(black_box(&key[..])).copied())
     });
     group.finish();
 }

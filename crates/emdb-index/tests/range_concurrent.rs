@@ -10,31 +10,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 
 use emdb_index::{Location, RangeEntry, RangeIndex};
+use fastrand::Rng;
 
 const WRITERS: u8 = 3;
 const READERS: usize = 2;
 const KEYS_PER_WRITER: u32 = 1_500;
 const OPS_PER_WRITER: u32 = 30_000;
-
-/// A small deterministic generator (xorshift64*), one per thread.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// Writer `w`'s key number `i`: a bucket byte (so keys of every writer interleave and share
 /// prefixes), `i`, `w`, then 0 to 39 filler bytes, so lengths cross the 30-byte inline limit.
@@ -71,11 +52,8 @@ fn check_no_phantom(entry: &RangeEntry<'_>) {
 }
 
 fn random_bound(rng: &mut Rng) -> Bound<Vec<u8>> {
-    let key = make_key(
-        rng.below(u64::from(WRITERS)) as u8,
-        rng.below(u64::from(KEYS_PER_WRITER)) as u32,
-    );
-    match rng.below(5) {
+    let key = make_key(rng.u8(..WRITERS), rng.u32(..KEYS_PER_WRITER));
+    match rng.u64(..5) {
         0 => Bound::Unbounded,
         1 | 2 => Bound::Included(key),
         _ => Bound::Excluded(key),
@@ -102,7 +80,7 @@ fn scan(index: &RangeIndex, rng: &mut Rng) -> usize {
     let upper = random_bound(rng);
     let it = index.range(lower.as_ref().map(Vec::as_slice), upper.as_ref().map(Vec::as_slice));
     let mut seen = 0;
-    match rng.below(4) {
+    match rng.u64(..4) {
         0 => {
             let mut previous: Option<Vec<u8>> = None;
             for entry in it {
@@ -140,7 +118,7 @@ fn scan(index: &RangeIndex, rng: &mut Rng) -> usize {
             let mut it = it;
             let (mut front, mut back): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
             loop {
-                let from_front = rng.below(2) == 0;
+                let from_front = rng.bool();
                 let Some(entry) = (if from_front { it.next() } else { it.next_back() }) else {
                     break;
                 };
@@ -162,7 +140,7 @@ fn scan(index: &RangeIndex, rng: &mut Rng) -> usize {
         }
         _ => {
             // A bucket prefix, paged through with `iter_after` as a cursor does.
-            let prefix = [b'a' + rng.below(7) as u8];
+            let prefix = [b'a' + rng.u8(..7)];
             let mut last: Option<Vec<u8>> = None;
             for entry in index.prefix(&prefix).take(50) {
                 check_no_phantom(&entry);
@@ -187,13 +165,13 @@ fn scan(index: &RangeIndex, rng: &mut Rng) -> usize {
 
 /// Random inserts and removes on writer `w`'s own keys; returns what it left behind.
 fn write(index: &RangeIndex, w: u8) -> BTreeMap<Vec<u8>, Location> {
-    let mut rng = Rng::new(u64::from(w) + 1);
+    let mut rng = Rng::with_seed(u64::from(w) + 1);
     let mut model = BTreeMap::new();
     let mut version = 0;
     for _ in 0..OPS_PER_WRITER {
-        let i = rng.below(u64::from(KEYS_PER_WRITER)) as u32;
+        let i = rng.u32(..KEYS_PER_WRITER);
         let key = make_key(w, i);
-        if rng.below(10) < 6 {
+        if rng.u64(..10) < 6 {
             version += 1;
             let loc = make_location(w, i, version);
             // Only this thread writes these keys: the previous location must be exact.
@@ -215,7 +193,7 @@ fn disjoint_writers_and_scanning_readers() {
             .map(|r| {
                 let (index, writing, scans) = (&index, &writing, &scans_during_writes);
                 s.spawn(move || {
-                    let mut rng = Rng::new(1000 + r as u64);
+                    let mut rng = Rng::with_seed(1000 + r as u64);
                     while writing.load(Ordering::Acquire) {
                         scan(index, &mut rng);
                         scans.fetch_add(1, Ordering::Relaxed);
@@ -255,7 +233,7 @@ fn disjoint_writers_and_scanning_readers() {
         assert_eq!(index.get(key), Some(*loc));
     }
     // Quiet again: scans see exactly the final contents.
-    let mut rng = Rng::new(7);
+    let mut rng = Rng::with_seed(7);
     for _ in 0..200 {
         let (lower, upper) = (random_bound(&mut rng), random_bound(&mut rng));
         let got: Vec<Vec<u8>> = index

@@ -36,7 +36,8 @@ use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, SamplingMode, Throughput, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_main};
 use emdb_journal::{Journal, JournalOptions, Lsn, RESERVED_TAGS, SyncPolicy};
 use tempfile::TempDir;
 
@@ -60,37 +61,14 @@ const LOOKUP_SEED: u64 = 0x5EED_0002_0000_0001;
 type BoxError = Box<dyn Error + Send + Sync>;
 type Outcome<T = Duration> = Result<T, BoxError>;
 
-/// SplitMix64: small, fast and reproducible; good enough for payload bytes and indices.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// An index in `0..n`.
-    fn below(&mut self, n: usize) -> usize {
-        // Widening multiply: unbiased enough for a benchmark, no division.
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-}
-
 /// The 1,000,000 distinct records every benchmark draws from, as slices of one buffer.
 fn records() -> &'static [&'static [u8]] {
     static FLAT: OnceLock<Vec<u8>> = OnceLock::new();
     static SLICES: OnceLock<Vec<&'static [u8]>> = OnceLock::new();
     SLICES.get_or_init(|| {
         let flat = FLAT.get_or_init(|| {
-            let mut rng = SplitMix64(DATA_SEED);
             let mut flat = vec![0u8; BULK_RECORDS * RECORD];
-            for chunk in flat.chunks_mut(8) {
-                let word = rng.next_u64().to_le_bytes();
-                chunk.copy_from_slice(&word[..chunk.len()]);
-            }
+            fastrand::Rng::with_seed(DATA_SEED).fill(&mut flat);
             // A plain payload may not start with a byte the journal reserves for itself.
             for record in flat.chunks_mut(RECORD) {
                 if RESERVED_TAGS.contains(&record[0]) {
@@ -126,6 +104,20 @@ fn total(iters: u64, what: &str, mut once: impl FnMut() -> Outcome) -> Duration 
         }
     }
     sum
+}
+
+/// A group of disk-bound runs that each write `records` records: ten samples (criterion's
+/// minimum) of whole runs, timed one by one (flat sampling), with a one-second warm-up and
+/// three seconds of measurement.
+fn disk_group<'c>(c: &'c mut Criterion, name: &str, records: usize) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Bytes((records * RECORD) as u64));
+    group
 }
 
 // ---------------------------------------------------------------------------------------
@@ -165,13 +157,7 @@ fn file_sync_each(records: &[&[u8]]) -> Outcome {
 
 fn sync_each(c: &mut Criterion) {
     let records = &records()[..SYNC_RECORDS];
-    let mut group = c.benchmark_group("sync_each");
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .throughput(Throughput::Bytes((SYNC_RECORDS * RECORD) as u64));
+    let mut group = disk_group(c, "sync_each", SYNC_RECORDS);
     group.bench_function("journal/on_sync", |b| {
         b.iter_custom(|iters| {
             total(iters, "journal on_sync", || {
@@ -252,15 +238,12 @@ fn bufwriter_bulk_single(records: &[&[u8]]) -> Outcome {
 
 fn bulk(c: &mut Criterion) {
     let records = records();
-    let mut group = c.benchmark_group("bulk");
+    let mut group = disk_group(c, "bulk", BULK_RECORDS);
     // One run per sample (each writes ~180 MB): criterion warns that 10 samples do not fit
     // in the target time, which is the point; a longer target would only add disk writes.
     group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
-        .throughput(Throughput::Bytes((BULK_RECORDS * RECORD) as u64));
+        .measurement_time(Duration::from_secs(1));
     group.bench_function("journal/append_batch_50k", |b| {
         b.iter_custom(|iters| total(iters, "journal append_batch", || journal_bulk_batches(records)))
     });
@@ -367,13 +350,7 @@ fn concurrent_sync(c: &mut Criterion) {
         Err(e) => eprintln!("concurrent_sync: the mutex setup run failed: {e}"),
     }
 
-    let mut group = c.benchmark_group("concurrent_sync");
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .throughput(Throughput::Bytes((THREADS * PER_THREAD * RECORD) as u64));
+    let mut group = disk_group(c, "concurrent_sync", THREADS * PER_THREAD);
     group.bench_function("journal/shared_group_commit", |b| {
         b.iter_custom(|iters| {
             total(iters, "journal shared", || {
@@ -470,8 +447,8 @@ fn read(c: &mut Criterion) {
             return;
         }
     };
-    let mut rng = SplitMix64(LOOKUP_SEED);
-    let lookups: Vec<usize> = (0..1 << 20).map(|_| rng.below(records.len())).collect();
+    let mut rng = fastrand::Rng::with_seed(LOOKUP_SEED);
+    let lookups: Vec<usize> = (0..1 << 20).map(|_| rng.usize(..records.len())).collect();
     if let Err(e) = check_fixture(&fx, records, &lookups) {
         eprintln!("read: skipped, the fixture did not read back: {e}");
         return;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{all_records, payload, temp_log};
+use common::{all_records, append_payloads, payload, temp_journal, temp_log};
 use emdb_journal::{CheckpointUse, Error, Journal, JournalOptions, Lsn, Record, ReplayError, SidecarState};
 
 /// Opens `path` and returns (where the scan started, the records replayed).
@@ -33,17 +33,11 @@ fn replayed(path: &std::path::Path) -> emdb_journal::Result<(Journal, Lsn, Vec<V
 
 #[test]
 fn reopen_scans_only_after_the_checkpoint() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
-    let mut last = Lsn::ZERO;
-    for i in 0..1_000 {
-        last = journal.append(&payload(i, 50))?;
-    }
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
+    let last = append_payloads(&journal, 0..1_000, 50)?;
     journal.checkpoint(last, b"snapshot-1")?;
     assert!(journal.durable_lsn() > last, "a checkpoint syncs first");
-    for i in 1_000..1_010 {
-        journal.append(&payload(i, 50))?;
-    }
+    append_payloads(&journal, 1_000..1_010, 50)?;
     let all = all_records(&journal)?;
     drop(journal);
 
@@ -107,8 +101,7 @@ fn a_sidecar_from_a_newer_format_is_refused() -> emdb_journal::Result<()> {
 
 #[test]
 fn checkpoint_arguments_are_checked() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().max_frame_payload(256).open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new().max_frame_payload(256))?;
     let lsn = journal.append(b"a")?;
     assert!(matches!(
         journal.checkpoint(Lsn::new(lsn.get() + 3), b""),
@@ -139,8 +132,7 @@ fn checkpoint_arguments_are_checked() -> emdb_journal::Result<()> {
 
 #[test]
 fn a_replay_error_aborts_the_open() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
     journal.append(b"good")?;
     let bad = journal.append(b"bad")?;
     drop(journal);
@@ -185,8 +177,7 @@ fn a_caller_may_decline_the_checkpoint_and_see_everything() -> emdb_journal::Res
             Ok(())
         }
     }
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
     let a = journal.append(b"a")?;
     journal.checkpoint(a, b"")?;
     journal.append(b"b")?;
@@ -223,8 +214,7 @@ fn records_in_replay_can_read_earlier_records() -> emdb_journal::Result<()> {
             Ok(())
         }
     }
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
     for i in 0..10 {
         journal.append(format!("rec-{i}").as_bytes())?;
     }

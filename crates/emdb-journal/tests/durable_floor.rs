@@ -7,17 +7,14 @@
 
 mod common;
 
-use common::{file_bytes, payload, sibling, temp_log};
+use common::{append_payloads, file_bytes, payload, sibling, temp_log};
 use emdb_journal::{CheckpointUse, Error, Journal, JournalLock, JournalOptions, Lsn, OnCorruption};
 
 /// A log of `n` records with a checkpoint after the last; returns the checkpoint's anchor
 /// (the last record's LSN) and the log's end.
 fn checkpointed(path: &std::path::Path, n: u64) -> emdb_journal::Result<(Lsn, u64)> {
     let journal = JournalOptions::new().preallocate(0).open(path)?;
-    let mut last = Lsn::ZERO;
-    for i in 0..n {
-        last = journal.append(&payload(i, 64))?;
-    }
+    let last = append_payloads(&journal, 0..n, 64)?;
     journal.checkpoint(last, b"engine")?;
     let end = journal.end().get();
     journal.close()?;
@@ -87,10 +84,7 @@ fn a_log_whose_anchor_frame_changed_is_damage() -> emdb_journal::Result<()> {
 fn a_torn_tail_above_the_checkpoint_is_still_cut() -> emdb_journal::Result<()> {
     let (_dir, path) = temp_log();
     let journal = JournalOptions::new().preallocate(0).open(&path)?;
-    let mut last = Lsn::ZERO;
-    for i in 0..10 {
-        last = journal.append(&payload(i, 64))?;
-    }
+    let last = append_payloads(&journal, 0..10, 64)?;
     journal.checkpoint(last, b"")?;
     journal.append(&payload(10, 64))?;
     let end = journal.end().get();
@@ -116,9 +110,7 @@ fn relocate_strips_the_replaced_sidecars_checkpoint_before_the_log_moves() -> em
     let lock = JournalLock::acquire(&path, "test")?;
     let scratch = dir.path().join("new.log");
     let mut fresh = JournalOptions::new().take_lock(false).preallocate(0).open(&scratch)?;
-    for i in 0..5 {
-        fresh.append(&payload(1_000 + i, 64))?;
-    }
+    append_payloads(&fresh, 1_000..1_005, 64)?;
     let scratch_meta = sibling(&scratch, ".meta");
     std::fs::remove_file(&scratch_meta)?;
     std::fs::create_dir(&scratch_meta)?;

@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{all_records, payload, temp_log};
-use emdb_journal::{Journal, JournalOptions, Lsn, Tail};
+use common::{all_records, payload, temp_journal};
+use emdb_journal::{BatchReceipt, Journal, JournalOptions, Lsn, Tail};
 
 const CAP: usize = 1024;
 
@@ -11,13 +11,19 @@ fn options() -> JournalOptions {
     JournalOptions::new().max_frame_payload(CAP).preallocate(0)
 }
 
+/// Appends the record `before`, then a batch of `n` payloads of `len` bytes (more than one
+/// frame holds); returns the record's LSN, the batch's records and its receipt.
+fn before_and_batch(journal: &Journal, n: u64, len: usize) -> emdb_journal::Result<(Lsn, Vec<Vec<u8>>, BatchReceipt)> {
+    let before = journal.append(b"before")?;
+    let records: Vec<Vec<u8>> = (0..n).map(|i| payload(i, len)).collect();
+    let receipt = journal.append_batch(&records)?;
+    Ok((before, records, receipt))
+}
+
 #[test]
 fn a_large_batch_spans_frames_and_reads_back_in_order() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = options().open(&path)?;
-    journal.append(b"before")?;
-    let records: Vec<Vec<u8>> = (0..100).map(|i| payload(i, 50)).collect();
-    let receipt = journal.append_batch(&records)?;
+    let (_dir, path, journal) = temp_journal(options())?;
+    let (_, records, receipt) = before_and_batch(&journal, 100, 50)?;
     assert!(receipt.last() > receipt.first());
     for (offset, record) in receipt.record_offsets().iter().zip(&records) {
         assert_eq!(&*journal.bytes(*offset, record.len())?, record.as_slice());
@@ -36,11 +42,8 @@ fn a_large_batch_spans_frames_and_reads_back_in_order() -> emdb_journal::Result<
 
 #[test]
 fn a_crash_inside_a_multi_frame_batch_drops_all_of_it() -> emdb_journal::Result<()> {
-    let (dir, path) = temp_log();
-    let journal = options().open(&path)?;
-    let before = journal.append(b"before")?;
-    let records: Vec<Vec<u8>> = (0..60).map(|i| payload(i, 70)).collect();
-    let receipt = journal.append_batch(&records)?;
+    let (dir, path, journal) = temp_journal(options())?;
+    let (before, _, receipt) = before_and_batch(&journal, 60, 70)?;
     journal.close()?;
     let full = common::file_bytes(&path);
     let batch_start = receipt.first().get() as usize;
@@ -79,11 +82,8 @@ fn a_crash_inside_a_multi_frame_batch_drops_all_of_it() -> emdb_journal::Result<
 
 #[test]
 fn a_batch_part_without_its_start_is_corruption() -> emdb_journal::Result<()> {
-    let (dir, path) = temp_log();
-    let journal = options().open(&path)?;
-    journal.append(b"before")?;
-    let records: Vec<Vec<u8>> = (0..60).map(|i| payload(i, 70)).collect();
-    let receipt = journal.append_batch(&records)?;
+    let (dir, path, journal) = temp_journal(options())?;
+    let (_, _, receipt) = before_and_batch(&journal, 60, 70)?;
     journal.append(b"after")?;
     journal.close()?;
     let full = common::file_bytes(&path);

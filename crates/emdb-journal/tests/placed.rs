@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{all_records, temp_log};
+use common::{all_records, temp_journal};
 use emdb_journal::{Error, Journal, JournalOptions, ReplayError};
 
 /// A record that names its own offset, like a payload sealed with its position (after a
@@ -33,8 +33,7 @@ fn offsets_hold_their_stamps(journal: &Journal) -> emdb_journal::Result<usize> {
 
 #[test]
 fn placed_records_get_the_offset_they_land_at() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().max_frame_payload(512).open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new().max_frame_payload(512))?;
     journal.append_placed(40, |at, out| stamp(at, out, 1, 40))?;
     let lens: Vec<usize> = (0..50).map(|i| 9 + i * 3).collect();
     // Large enough to need several frames.
@@ -53,8 +52,7 @@ fn placed_records_get_the_offset_they_land_at() -> emdb_journal::Result<()> {
 
 #[test]
 fn a_failing_or_lying_producer_writes_nothing() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, _path, journal) = temp_journal(JournalOptions::new())?;
     journal.append(b"first")?;
     let end = journal.end();
     let failed = journal.append_placed(9, |_, _| Err("no key".into()));
@@ -86,8 +84,7 @@ fn a_failing_or_lying_producer_writes_nothing() -> emdb_journal::Result<()> {
 
 #[test]
 fn placed_appends_from_many_threads_each_get_their_own_offset() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, _path, journal) = temp_journal(JournalOptions::new())?;
     std::thread::scope(|s| {
         for t in 0..4u8 {
             let journal = &journal;

@@ -3,13 +3,12 @@
 
 mod common;
 
-use common::{all_records, payload, temp_log};
-use emdb_journal::{Journal, JournalOptions, Lsn, SyncPolicy};
+use common::{all_records, payload, temp_journal, temp_log};
+use emdb_journal::{JournalOptions, Lsn, SyncPolicy};
 
 #[test]
 fn on_sync_leaves_frames_volatile_until_a_sync() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, _path, journal) = temp_journal(JournalOptions::new())?;
     let lsn = journal.append(b"not yet durable")?;
     assert!(journal.durable_lsn() <= lsn);
     assert_eq!(journal.stats()?.syncs, 0);
@@ -44,8 +43,7 @@ fn write_through_makes_every_append_durable_on_return() -> emdb_journal::Result<
 
 #[test]
 fn direct_io_round_trips_and_reads_sync_first() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().direct_io(true).open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new().direct_io(true))?;
     let mut expected = Vec::new();
     let mut lsns = Vec::new();
     for i in 0..300 {
@@ -76,8 +74,7 @@ fn direct_io_round_trips_and_reads_sync_first() -> emdb_journal::Result<()> {
 
 #[test]
 fn grouped_policy_is_correct_for_a_lone_writer() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().sync_policy(SyncPolicy::Grouped).open(&path)?;
+    let (_dir, _path, journal) = temp_journal(JournalOptions::new().sync_policy(SyncPolicy::Grouped))?;
     for i in 0..20 {
         let lsn = journal.append(&payload(i, 10))?;
         journal.sync()?;

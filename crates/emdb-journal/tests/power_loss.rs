@@ -7,25 +7,10 @@ mod common;
 use common::payload;
 use emdb_journal::{Journal, JournalOptions, Lsn, Tail};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 #[test]
 fn synced_frames_survive_losing_everything_else() {
     let dir = tempfile::tempdir().expect("dir");
-    let mut rng = Rng(0x00C0_FFEE);
+    let mut rng = fastrand::Rng::with_seed(0x00C0_FFEE);
     for round in 0..150u64 {
         let path = dir.path().join(format!("r{round}.log"));
         let journal = JournalOptions::new()
@@ -34,21 +19,21 @@ fn synced_frames_survive_losing_everything_else() {
             .expect("open");
         let mut frames = Vec::new(); // (lsn, end, records)
         let mut durable = 0u64;
-        for i in 0..(20 + rng.below(200)) {
+        for i in 0..(20 + rng.u64(..200)) {
             let start = journal.end().get();
-            let records = if rng.below(4) == 0 {
-                let rs: Vec<Vec<u8>> = (0..1 + rng.below(5))
-                    .map(|j| payload(i * 100 + j, rng.below(300) as usize))
+            let records = if rng.u64(..4) == 0 {
+                let rs: Vec<Vec<u8>> = (0..1 + rng.u64(..5))
+                    .map(|j| payload(i * 100 + j, rng.u64(..300) as usize))
                     .collect();
                 journal.append_batch(&rs).expect("batch");
                 rs
             } else {
-                let r = payload(i, rng.below(500) as usize);
+                let r = payload(i, rng.u64(..500) as usize);
                 journal.append(&r).expect("append");
                 vec![r]
             };
             frames.push((start, journal.end().get(), records));
-            if rng.below(6) == 0 {
+            if rng.u64(..6) == 0 {
                 journal.sync().expect("sync");
                 durable = journal.durable_lsn().get();
             }
@@ -59,10 +44,10 @@ fn synced_frames_survive_losing_everything_else() {
         // point (a prefix survived, in write order), then what was never written (zeros).
         let real = std::fs::read(&path).expect("read");
         let end = frames.last().map_or(0, |f| f.1);
-        let tear = durable + rng.below(end - durable + 1);
+        let tear = rng.u64(durable..=end);
         let mut image = real.clone();
         image[tear as usize..end as usize].fill(0);
-        if rng.below(2) == 0 {
+        if rng.u64(..2) == 0 {
             image.truncate(tear as usize);
         }
         std::fs::write(&path, &image).expect("write image");

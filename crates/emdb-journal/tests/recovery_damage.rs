@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{all_records, payload, temp_log};
+use common::{all_records, append_payloads, payload, temp_journal, temp_log};
 use emdb_journal::{Error, Journal, JournalOptions, Lsn, OnCorruption, Tail};
 
 /// A small log of plain and batch frames, and the frames' (start, end, records).
@@ -127,11 +127,8 @@ fn every_flipped_byte_is_caught_and_nothing_wrong_is_returned() {
 
 #[test]
 fn a_zeroed_page_inside_the_log_is_corruption() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().preallocate(0).open(&path)?;
-    for i in 0..2_000 {
-        journal.append(&payload(i, 90))?;
-    }
+    let (_dir, path, journal) = temp_journal(JournalOptions::new().preallocate(0))?;
+    append_payloads(&journal, 0..2_000, 90)?;
     journal.close()?;
     let mut bytes = common::file_bytes(&path);
     bytes[8192..12288].fill(0);
@@ -157,11 +154,8 @@ fn a_zeroed_page_inside_the_log_is_corruption() -> emdb_journal::Result<()> {
 
 #[test]
 fn garbage_after_the_end_is_cut_and_saved() -> emdb_journal::Result<()> {
-    let (dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
-    for i in 0..10 {
-        journal.append(&payload(i, 20))?;
-    }
+    let (dir, path, journal) = temp_journal(JournalOptions::new())?;
+    append_payloads(&journal, 0..10, 20)?;
     let end = journal.end().get();
     journal.close()?;
     let mut bytes = common::file_bytes(&path);
@@ -185,8 +179,7 @@ fn garbage_after_the_end_is_cut_and_saved() -> emdb_journal::Result<()> {
 
 #[test]
 fn zeros_after_the_end_are_a_clean_end_and_are_kept() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().preallocate(0).open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new().preallocate(0))?;
     journal.append(b"one")?;
     journal.close()?;
     let mut bytes = common::file_bytes(&path);
@@ -206,9 +199,7 @@ fn a_torn_frame_whose_payload_holds_frames_is_still_torn() -> emdb_journal::Resu
     let (dir, path) = temp_log();
     let inner_path = dir.path().join("inner.log");
     let inner = JournalOptions::new().preallocate(0).open(&inner_path)?;
-    for i in 0..20 {
-        inner.append(&payload(i, 30))?;
-    }
+    append_payloads(&inner, 0..20, 30)?;
     inner.close()?;
     let inner_bytes = std::fs::read(&inner_path)?;
     let mut record = b"x".to_vec();

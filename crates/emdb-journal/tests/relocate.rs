@@ -3,8 +3,16 @@
 
 mod common;
 
-use common::{all_records, temp_log};
+use std::path::Path;
+
+use common::{all_records, temp_journal, temp_log};
 use emdb_journal::{Error, Journal, JournalLock, JournalOptions};
+
+/// Reopens the log at `path` and returns its records and its meta flags.
+fn reopened(path: &Path) -> emdb_journal::Result<(Vec<Vec<u8>>, u32)> {
+    let journal = Journal::open(path)?;
+    Ok((all_records(&journal)?, journal.meta().flags))
+}
 
 #[test]
 fn a_rewritten_log_replaces_the_live_one_under_the_callers_lock() -> emdb_journal::Result<()> {
@@ -48,16 +56,13 @@ fn a_rewritten_log_replaces_the_live_one_under_the_callers_lock() -> emdb_journa
         "still locked by the caller"
     );
     drop(lock);
-    let reopened = Journal::open(&path)?;
-    assert_eq!(all_records(&reopened)?, vec![b"new 1".to_vec(), b"new 2".to_vec()]);
-    assert_eq!(reopened.meta().flags, 7);
+    assert_eq!(reopened(&path)?, (vec![b"new 1".to_vec(), b"new 2".to_vec()], 7));
     Ok(())
 }
 
 #[test]
 fn a_journal_with_its_own_lock_cannot_be_moved() -> emdb_journal::Result<()> {
-    let (dir, path) = temp_log();
-    let mut journal = Journal::open(&path)?;
+    let (dir, _path, mut journal) = temp_journal(JournalOptions::new())?;
     assert!(matches!(
         journal.relocate(dir.path().join("elsewhere")),
         Err(Error::InvalidArgument(_))
@@ -67,8 +72,7 @@ fn a_journal_with_its_own_lock_cannot_be_moved() -> emdb_journal::Result<()> {
 
 #[test]
 fn a_failed_move_leaves_the_journal_where_it_was_and_working() -> emdb_journal::Result<()> {
-    let (dir, path) = temp_log();
-    let mut journal = JournalOptions::new().take_lock(false).open(&path)?;
+    let (dir, path, mut journal) = temp_journal(JournalOptions::new().take_lock(false))?;
     journal.append(b"kept")?;
     journal.set_meta(3, b"x")?;
     let before = journal.path().to_path_buf();
@@ -77,9 +81,7 @@ fn a_failed_move_leaves_the_journal_where_it_was_and_working() -> emdb_journal::
     journal.append(b"after")?;
     journal.sync()?;
     drop(journal);
-    let reopened = Journal::open(&path)?;
-    assert_eq!(all_records(&reopened)?, vec![b"kept".to_vec(), b"after".to_vec()]);
-    assert_eq!(reopened.meta().flags, 3);
+    assert_eq!(reopened(&path)?, (vec![b"kept".to_vec(), b"after".to_vec()], 3));
     Ok(())
 }
 
@@ -97,8 +99,8 @@ fn a_stale_sidecar_at_the_destination_is_not_paired_with_the_moved_log() -> emdb
     journal.append(b"mine")?;
     journal.relocate(&other)?;
     drop(journal);
-    let reopened = Journal::open(&other)?;
-    assert_eq!(all_records(&reopened)?, vec![b"mine".to_vec()]);
-    assert_ne!(reopened.meta().flags, 9);
+    let (records, flags) = reopened(&other)?;
+    assert_eq!(records, vec![b"mine".to_vec()]);
+    assert_ne!(flags, 9);
     Ok(())
 }

@@ -7,9 +7,9 @@
 mod common;
 
 use std::fs::OpenOptions;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use common::{all_records, payload, sibling, temp_log};
+use common::{all_records, append_payloads, payload, sibling, temp_journal, temp_log};
 use emdb_journal::{Journal, JournalOptions, Tail};
 
 const RESERVE: u64 = 1 << 20;
@@ -18,28 +18,27 @@ fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).expect("metadata").len()
 }
 
-fn open(path: &Path) -> emdb_journal::Result<Journal> {
-    JournalOptions::new().preallocate(RESERVE).open(path)
+fn options() -> JournalOptions {
+    JournalOptions::new().preallocate(RESERVE)
 }
 
-fn fill(journal: &Journal, n: u64) -> emdb_journal::Result<()> {
-    for i in 0..n {
-        journal.append(&payload(i, 100))?;
-    }
-    journal.sync()
+/// A fresh journal with the reserve, holding `n` synced records of 100 bytes.
+fn filled(n: u64) -> emdb_journal::Result<(tempfile::TempDir, PathBuf, Journal)> {
+    let (dir, path, journal) = temp_journal(options())?;
+    append_payloads(&journal, 0..n, 100)?;
+    journal.sync()?;
+    Ok((dir, path, journal))
 }
 
 #[test]
 fn close_and_drop_cut_the_reserve_and_the_next_append_reserves_again() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = open(&path)?;
-    fill(&journal, 50)?;
+    let (_dir, path, journal) = filled(50)?;
     let end = journal.end().get();
     assert!(file_len(&path) > end, "open: the reserve is there");
     journal.close()?;
     assert_eq!(file_len(&path), end, "close cut the reserve");
 
-    let journal = open(&path)?;
+    let journal = options().open(&path)?;
     assert_eq!(journal.end().get(), end);
     assert_eq!(file_len(&path), end, "an open that writes nothing reserves nothing");
     journal.append(&payload(99, 100))?;
@@ -54,9 +53,7 @@ fn close_and_drop_cut_the_reserve_and_the_next_append_reserves_again() -> emdb_j
 
 #[test]
 fn a_mapped_file_keeps_its_reserve_until_the_next_open() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = open(&path)?;
-    fill(&journal, 20)?;
+    let (_dir, path, journal) = filled(20)?;
     let end = journal.end().get();
     let first = journal.read(emdb_journal::Lsn::ZERO)?;
     let held = journal.bytes(first.records().next().expect("a record").offset, 100)?;
@@ -64,7 +61,7 @@ fn a_mapped_file_keeps_its_reserve_until_the_next_open() -> emdb_journal::Result
     assert!(file_len(&path) > end, "not cut while a reader maps the file");
     assert_eq!(&*held, payload(0, 100).as_slice(), "the reader's bytes are intact");
 
-    let reopened = open(&path)?;
+    let reopened = options().open(&path)?;
     assert_eq!(reopened.recovery().scan.tail, Tail::Clean, "zeros after the log");
     assert_eq!(reopened.end().get(), end, "the end is found by validating frames");
     if cfg!(unix) {
@@ -87,7 +84,8 @@ fn a_relocated_log_carries_no_reserve() -> emdb_journal::Result<()> {
         .preallocate(RESERVE)
         .take_lock(false)
         .open(&scratch)?;
-    fill(&journal, 30)?;
+    append_payloads(&journal, 0..30, 100)?;
+    journal.sync()?;
     assert!(file_len(&scratch) > journal.end().get());
     journal.relocate(&path)?;
     let end = journal.end().get();
@@ -104,9 +102,7 @@ fn a_relocated_log_carries_no_reserve() -> emdb_journal::Result<()> {
 
 #[test]
 fn truncating_a_closed_log_tears_its_last_frame() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = open(&path)?;
-    fill(&journal, 10)?;
+    let (_dir, path, journal) = filled(10)?;
     let end = journal.end().get();
     journal.close()?;
     // The file's last bytes, as a user sees them: the log's, not a reserve's zeros.
@@ -116,7 +112,7 @@ fn truncating_a_closed_log_tears_its_last_frame() -> emdb_journal::Result<()> {
     file.set_len(len - 3)?;
     drop(file);
 
-    let reopened = open(&path)?;
+    let reopened = options().open(&path)?;
     assert!(
         matches!(reopened.recovery().scan.tail, Tail::Torn { .. }),
         "{:?}",

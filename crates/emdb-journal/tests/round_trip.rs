@@ -2,13 +2,12 @@
 
 mod common;
 
-use common::{all_records, payload, temp_log};
+use common::{all_records, append_payloads, payload, temp_journal, temp_log};
 use emdb_journal::{Error, Journal, JournalOptions, Lsn, RESERVED_TAGS, SidecarState, Tail};
 
 #[test]
 fn appends_read_back_by_lsn_offset_and_iteration() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
     assert_eq!(journal.end(), Lsn::ZERO);
     let mut lsns = Vec::new();
     for i in 0..200u64 {
@@ -38,8 +37,7 @@ fn appends_read_back_by_lsn_offset_and_iteration() -> emdb_journal::Result<()> {
 
 #[test]
 fn batches_report_record_offsets_and_read_back_whole() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
     journal.append(b"before")?;
     let records: Vec<Vec<u8>> = (0..50).map(|i| payload(i, i as usize)).collect();
     let receipt = journal.append_batch(&records)?;
@@ -82,8 +80,7 @@ fn dropping_without_sync_keeps_frames_for_the_next_open() -> emdb_journal::Resul
 
 #[test]
 fn large_and_empty_payloads_round_trip() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().write_buffer(4096).open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new().write_buffer(4096))?;
     let big = payload(1, 3 << 20);
     let a = journal.append(b"")?;
     let b = journal.append(&big)?;
@@ -98,11 +95,8 @@ fn large_and_empty_payloads_round_trip() -> emdb_journal::Result<()> {
 
 #[test]
 fn unbuffered_and_unpreallocated_journals_behave_the_same() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().write_buffer(0).preallocate(0).open(&path)?;
-    for i in 0..100 {
-        journal.append(&payload(i, 40))?;
-    }
+    let (_dir, path, journal) = temp_journal(JournalOptions::new().write_buffer(0).preallocate(0))?;
+    append_payloads(&journal, 0..100, 40)?;
     journal.sync()?;
     let stats = journal.stats()?;
     assert_eq!(stats.file_len, stats.end.get(), "no preallocation: the file is the log");
@@ -118,11 +112,8 @@ fn unbuffered_and_unpreallocated_journals_behave_the_same() -> emdb_journal::Res
 
 #[test]
 fn preallocation_keeps_the_file_ahead_of_the_log() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().preallocate(1 << 20).open(&path)?;
-    for i in 0..10_000 {
-        journal.append(&payload(i, 200))?;
-    }
+    let (_dir, path, journal) = temp_journal(JournalOptions::new().preallocate(1 << 20))?;
+    append_payloads(&journal, 0..10_000, 200)?;
     journal.sync()?;
     let stats = journal.stats()?;
     assert!(stats.file_len > stats.end.get(), "{stats:?}");
@@ -140,8 +131,7 @@ fn preallocation_keeps_the_file_ahead_of_the_log() -> emdb_journal::Result<()> {
 
 #[test]
 fn a_snapshot_does_not_see_later_appends() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, _path, journal) = temp_journal(JournalOptions::new())?;
     journal.append(b"one")?;
     let snapshot = journal.snapshot()?;
     journal.append(b"two")?;
@@ -162,8 +152,7 @@ fn a_snapshot_does_not_see_later_appends() -> emdb_journal::Result<()> {
 
 #[test]
 fn bad_arguments_are_refused_without_writing() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = JournalOptions::new().max_frame_payload(1024).open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new().max_frame_payload(1024))?;
     let too_big = vec![b'x'; 1025];
     assert!(matches!(
         journal.append(&too_big),
@@ -205,8 +194,7 @@ fn bad_arguments_are_refused_without_writing() -> emdb_journal::Result<()> {
 
 #[test]
 fn meta_survives_reopen_and_a_missing_sidecar_is_recreated() -> emdb_journal::Result<()> {
-    let (_dir, path) = temp_log();
-    let journal = Journal::open(&path)?;
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
     assert_eq!(journal.recovery().sidecar, SidecarState::Missing);
     journal.set_meta(0b10, b"engine area")?;
     assert!(matches!(

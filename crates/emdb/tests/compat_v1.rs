@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Rng, sibling};
+use common::sibling;
 use emdb_v1 as v1;
+use fastrand::Rng;
 
 /// Every live entry of every namespace ("" is the default): key → (value, expiry as
 /// `expires_at` reports it).
@@ -94,11 +95,11 @@ impl Fixture {
 const NAMESPACES: [&str; 3] = ["users", "orders", "scratch"];
 
 fn key_of(rng: &mut Rng) -> String {
-    format!("key-{:03}", rng.between(0, 120))
+    format!("key-{:03}", rng.u64(0..120))
 }
 
 fn value_of(rng: &mut Rng, i: u64) -> Vec<u8> {
-    let len = rng.between(0, 300) as usize;
+    let len = rng.u64(0..300) as usize;
     let mut v = format!("v{i}:").into_bytes();
     v.extend((0..len).map(|j| (j as u8).wrapping_mul(31) ^ (i as u8)));
     v
@@ -107,10 +108,10 @@ fn value_of(rng: &mut Rng, i: u64) -> Vec<u8> {
 /// Writes the fixture at `path` with emdb 1.0.3: a seeded mix of every kind of write.
 fn write_with_v1(path: &Path, f: &Fixture) {
     let db = f.key.v1_builder(path, f.chacha).build().expect("v1 open");
-    let mut rng = Rng::new(f.seed);
+    let mut rng = Rng::with_seed(f.seed);
     let hour = Duration::from_secs(3600);
     for i in 0..700u64 {
-        match rng.between(0, 100) {
+        match rng.u64(0..100) {
             0..=34 => db.insert(key_of(&mut rng), value_of(&mut rng, i)).expect("insert"),
             35..=42 => db
                 .insert_with_ttl(key_of(&mut rng), value_of(&mut rng, i), v1::Ttl::After(hour))
@@ -129,8 +130,8 @@ fn write_with_v1(path: &Path, f: &Fixture) {
                 db.persist(key_of(&mut rng)).expect("persist");
             }
             57..=72 => {
-                let ns = db.namespace(NAMESPACES[rng.between(0, 3) as usize]).expect("namespace");
-                match rng.between(0, 4) {
+                let ns = db.namespace(NAMESPACES[rng.u64(0..3) as usize]).expect("namespace");
+                match rng.u64(0..4) {
                     0 => {
                         ns.remove(key_of(&mut rng)).expect("ns remove");
                     }
@@ -141,7 +142,7 @@ fn write_with_v1(path: &Path, f: &Fixture) {
                 }
             }
             73..=80 => {
-                let items: Vec<(String, Vec<u8>)> = (0..rng.between(1, 8))
+                let items: Vec<(String, Vec<u8>)> = (0..rng.u64(1..8))
                     .map(|_| (key_of(&mut rng), value_of(&mut rng, i)))
                     .collect();
                 db.insert_many(items).expect("insert_many");

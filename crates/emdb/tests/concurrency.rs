@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-use common::{Rng, sibling, temp_db, temp_path, temp_range_db};
+use common::{sibling, temp_db, temp_path, temp_range_db};
 use emdb::{Emdb, Error};
 
 const WRITERS: u64 = 4;
@@ -55,11 +55,11 @@ fn run_writer(db: &Emdb, w: u64) -> Result<(), Error> {
 /// Reads random keys until `done`; every value seen must be one written to that key, and
 /// a key's rounds never go backwards for one reader. Returns how many values it saw.
 fn run_reader(db: &Emdb, seed: u64, done: &AtomicBool) -> Result<u64, Error> {
-    let mut rng = Rng::new(seed);
+    let mut rng = fastrand::Rng::with_seed(seed);
     let mut last_round: BTreeMap<String, u64> = BTreeMap::new();
     let mut seen = 0;
     while !done.load(Ordering::Acquire) {
-        let (w, k) = (rng.between(0, WRITERS), rng.between(0, KEYS_PER_WRITER));
+        let (w, k) = (rng.u64(0..WRITERS), rng.u64(0..KEYS_PER_WRITER));
         let name = key(w, k);
         let Some(v) = db.get(&name)? else {
             // Only writer 3 removes, between its remove and its re-insert.

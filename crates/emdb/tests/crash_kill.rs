@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Rng, spawn_self};
+use common::{round_seeds, spawn_self};
 use emdb::{Emdb, FlushPolicy};
 
 const CHILD_ENV: &str = "EMDB_CRASH_KILL_CHILD";
@@ -39,17 +39,17 @@ fn child(seed: u64, life: u64, path: &str) {
         .build()
         .expect("child open");
     println!("@ready .");
-    let mut rng = Rng::new(seed ^ life.wrapping_mul(0xA076_1D64_78BD_642F));
+    let mut rng = fastrand::Rng::with_seed(seed ^ life.wrapping_mul(0xA076_1D64_78BD_642F));
     let mut pending = String::new();
-    let mut until_flush = rng.between(1, 6);
+    let mut until_flush = rng.u64(1..6);
     for seq in life * LIFE_BASE.. {
-        let op = rng.between(0, 10);
+        let op = rng.u64(0..10);
         if op < 5 {
-            let key = shared_key(rng.between(0, SHARED_KEYS));
+            let key = shared_key(rng.u64(0..SHARED_KEYS));
             db.insert(key.as_str(), seq.to_string()).expect("insert");
             pending.push_str(&format!("@put {key} {seq} .\n"));
         } else {
-            let n = rng.between(1, 21);
+            let n = rng.u64(1..21);
             let mut items: Vec<(String, String)> = (0..n)
                 .map(|i| (format!("batch{seq}/{i}"), format!("{seq}:{i}")))
                 .collect();
@@ -57,7 +57,7 @@ fn child(seed: u64, life: u64, path: &str) {
                 items.push((format!("batch{seq}/count"), n.to_string()));
                 db.insert_many(items).expect("insert_many");
             } else {
-                let key = shared_key(rng.between(0, SHARED_KEYS));
+                let key = shared_key(rng.u64(0..SHARED_KEYS));
                 items.push((format!("batch{seq}/count"), format!("{n} {key}")));
                 db.transaction(|tx| {
                     for (k, v) in &items {
@@ -74,9 +74,9 @@ fn child(seed: u64, life: u64, path: &str) {
         if until_flush == 0 {
             // Now and then a checkpoint (a flush that also saves the indexes), so that
             // kills land during checkpoints and reopens load one and scan the tail.
-            if rng.between(0, 8) == 0 {
+            if rng.u64(0..8) == 0 {
                 db.checkpoint().expect("checkpoint");
-            } else if rng.between(0, 6) == 0 {
+            } else if rng.u64(0..6) == 0 {
                 // A range scan: the first one of a life builds the range index while
                 // this process goes on writing, and a kill may land during it.
                 let _ = db.range_prefix("batch").expect("range scan");
@@ -88,7 +88,7 @@ fn child(seed: u64, life: u64, path: &str) {
             out.write_all(pending.as_bytes()).expect("print");
             out.flush().expect("flush stdout");
             pending.clear();
-            until_flush = rng.between(1, 6);
+            until_flush = rng.u64(1..6);
         }
     }
 }
@@ -221,11 +221,11 @@ fn one_life(seed: u64, life: u64, path: &Path, delay: Duration, round: u64) -> V
 fn one_round(round: u64, seed: u64) -> usize {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("crash.emdb");
-    let mut rng = Rng::new(seed);
+    let mut rng = fastrand::Rng::with_seed(seed);
     let lives = 1 + seed % 2;
     let mut flushed = Flushed::default();
     for life in 0..lives {
-        let delay = Duration::from_millis(rng.between(20, 121));
+        let delay = Duration::from_millis(rng.u64(20..121));
         for line in one_life(seed, life, &path, delay, round) {
             flushed.read(&line);
         }
@@ -331,8 +331,8 @@ fn flushed_writes_survive_sigkill_and_batches_are_atomic() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0xC4A5_u64);
     let mut checked = 0;
-    for round in 0..rounds {
-        checked += one_round(round, base.wrapping_add(round.wrapping_mul(0x9E37_79B9)));
+    for (round, seed) in (0..rounds).zip(round_seeds(base)) {
+        checked += one_round(round, seed);
     }
     // A test that checks nothing proves nothing: the children must have flushed.
     assert!(

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::admin::{Access, NEW, OLD, leftovers, make, verify};
-use common::{Rng, spawn_self, temp_path, wait_for_marker};
+use common::{spawn_self, temp_path, wait_for_marker};
 use emdb::{Emdb, EncryptionInput};
 
 const CHILD_ENV: &str = "EMDB_ADMIN_CRASH_CHILD";
@@ -52,7 +52,7 @@ fn a_kill_at_any_instant_of_an_admin_run_leaves_exactly_one_openable_database() 
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(8);
-    let mut rng = Rng::new(0xAD41_0000 ^ rounds);
+    let mut rng = fastrand::Rng::with_seed(0xAD41_0000 ^ rounds);
     for (name, before, after) in operations() {
         // How long an uninterrupted run takes in a child, so kills spread over all of it.
         let (_dir, path) = temp_path("timed.emdb");
@@ -77,7 +77,7 @@ fn a_kill_at_any_instant_of_an_admin_run_leaves_exactly_one_openable_database() 
             let mut child = spawn_self("admin_crash_child", CHILD_ENV, &spec, false);
             let mut out = BufReader::new(child.stdout.take().expect("stdout"));
             wait_for_marker(&mut out, "@start");
-            std::thread::sleep(Duration::from_micros(rng.between(0, span + span / 4)));
+            std::thread::sleep(Duration::from_micros(rng.u64(0..span + span / 4)));
             let _ = child.kill();
             let _ = child.wait();
             // Exactly one of the two opens, with all the data. Each handle is closed before

@@ -2,6 +2,7 @@
 //! own idioms: one write transaction per commit, one read transaction per reader thread,
 //! its own durability call.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -216,36 +217,35 @@ impl Redb {
         }
         Ok(txn.commit()?)
     }
+
+    /// Inserts `records` in one transaction of `durability`.
+    fn insert_all<R: Borrow<Record>>(
+        &self,
+        durability: redb::Durability,
+        records: impl IntoIterator<Item = R>,
+    ) -> Result<()> {
+        self.write(durability, |t| {
+            for record in records {
+                let (k, v) = record.borrow();
+                t.insert(k.as_slice(), v.as_slice())?;
+            }
+            Ok(())
+        })
+    }
 }
 
 impl Engine for Redb {
     fn bulk_load(&self, records: &mut dyn Iterator<Item = Record>) -> Result<()> {
-        self.write(redb::Durability::Immediate, |t| {
-            for (k, v) in records {
-                t.insert(k.as_slice(), v.as_slice())?;
-            }
-            Ok(())
-        })
+        self.insert_all(redb::Durability::Immediate, records)
     }
-    fn write_durable(&self, (k, v): &Record) -> Result<()> {
-        self.write(redb::Durability::Immediate, |t| {
-            t.insert(k.as_slice(), v.as_slice())?;
-            Ok(())
-        })
+    fn write_durable(&self, record: &Record) -> Result<()> {
+        self.insert_all(redb::Durability::Immediate, [record])
     }
     fn write_batch_durable(&self, records: &[Record]) -> Result<()> {
-        self.write(redb::Durability::Immediate, |t| {
-            for (k, v) in records {
-                t.insert(k.as_slice(), v.as_slice())?;
-            }
-            Ok(())
-        })
+        self.insert_all(redb::Durability::Immediate, records)
     }
-    fn write_nosync(&self, (k, v): &Record) -> Result<()> {
-        self.write(redb::Durability::None, |t| {
-            t.insert(k.as_slice(), v.as_slice())?;
-            Ok(())
-        })
+    fn write_nosync(&self, record: &Record) -> Result<()> {
+        self.insert_all(redb::Durability::None, [record])
     }
     fn sync(&self) -> Result<()> {
         // An empty durable commit persists the non-durable ones before it.

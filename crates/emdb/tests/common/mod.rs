@@ -62,29 +62,11 @@ pub fn now_ms() -> u64 {
     u64::try_from(since.as_millis()).expect("fits")
 }
 
-/// A small deterministic generator (splitmix64): no dependency, same sequence for a seed.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `lo..hi` (`hi > lo`).
-    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo)
-    }
+/// The seeds of a run of rounds: `base` first, then each drawn (below 2^32, short to type
+/// and safe in a round's arithmetic) from a generator seeded with the one before, so a
+/// failing round's seed given as the base replays that round first, then the ones after it.
+pub fn round_seeds(base: u64) -> impl Iterator<Item = u64> {
+    std::iter::successors(Some(base), |&seed| Some(fastrand::Rng::with_seed(seed).u64(..1 << 32)))
 }
 
 /// Held while a child process is being started. Between its fork and its exec a child holds
