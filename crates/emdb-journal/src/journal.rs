@@ -363,6 +363,19 @@ impl Journal {
         Ok(())
     }
 
+    /// Refuses every later write and sync with [`Error::Poisoned`] until the journal is
+    /// reopened; reads go on. For a layer above whose own state (an index over the log)
+    /// failed to take in a record the log already holds: nothing, a checkpoint least of
+    /// all, may then be built on the mismatch, and a reopen rebuilds that state from the
+    /// log. What was appended before the call is written out first (not synced), so reads
+    /// of it go on.
+    pub fn poison_writes(&self) {
+        let mut st = self.lock_state();
+        // Best effort: a failing write-out poisons the journal by itself.
+        let _ = self.write_out(&mut st);
+        self.poisoned.store(true, Ordering::Release);
+    }
+
     pub(crate) fn poison<E: Into<Error>>(&self, e: E) -> Error {
         self.poisoned.store(true, Ordering::Release);
         e.into()

@@ -88,6 +88,13 @@ impl Codec {
         Ok(Some(plain))
     }
 
+    /// The plain record at `loc` as its bytes stand, unverified: only for comparing the key
+    /// a damaged record still names (see `holds_key`), never for handing bytes out. `None`
+    /// when it lies beyond the view or does not open.
+    pub(crate) fn read_unverified<'a>(&self, view: &'a Snapshot, loc: Location) -> Option<Cow<'a, [u8]>> {
+        self.open(view.slice(loc.offset, loc.len as usize)?, loc.offset).ok()
+    }
+
     /// Appends one plain record; returns where its stored form starts and its stored
     /// length.
     pub(crate) fn append(&self, journal: &Journal, plain: &[u8]) -> Result<(u64, u32)> {

@@ -62,9 +62,16 @@ pub(crate) struct Target {
 }
 
 impl Target {
+    /// The new namespace `ns`, created on first use. With range scans it has its range
+    /// index from the start, out of step until the copy fills it (or the first range scan
+    /// after the swap builds it): never a namespace without one.
     fn space(&mut self, ns: u32) -> Arc<Space> {
         let range = self.range;
-        Arc::clone(self.spaces.entry(ns).or_insert_with(|| Arc::new(Space::new(ns, range))))
+        Arc::clone(self.spaces.entry(ns).or_insert_with(|| {
+            let space = Space::new(ns, range);
+            space.set_range_stale();
+            Arc::new(space)
+        }))
     }
 
     /// Appends plain `records` (whole records, in order) as one batch and applies each to
@@ -196,7 +203,7 @@ impl Inner {
             journal,
             codec,
             spaces: HashMap::new(),
-            range: false,
+            range: indexed && self.range_scans,
         };
         target.space(0);
         let mut binds = Vec::new();
@@ -255,15 +262,8 @@ impl Inner {
         keep_permissions(&data, &scratch)?;
         keep_permissions(&sibling(&data, ".meta"), &sibling(&scratch, ".meta"))?;
         if self.range_scans {
-            target.range = true;
-            for space in target.spaces.values_mut() {
-                if space.range.is_none()
-                    && let Some(s) = Arc::get_mut(space)
-                {
-                    s.range = Some(emdb_index::RangeIndex::new());
-                }
-            }
-            // A range index nobody has built yet (see `Space`) stays unbuilt in the copy.
+            // A range index nobody has built yet (see `Space`) stays unbuilt in the copy;
+            // a built one is filled in one sorted pass and kept in step from then on.
             let view = target.journal.snapshot()?;
             for (&id, space) in &target.spaces {
                 let built = match id {
@@ -272,8 +272,7 @@ impl Inner {
                 };
                 if built {
                     range::fill_range(space, &target.codec, &view)?;
-                } else {
-                    space.set_range_stale();
+                    space.set_range_in_step();
                 }
             }
         }

@@ -281,7 +281,10 @@ impl Inner {
 }
 
 /// Whether the record at `loc` in `view` is `key` of namespace `ns`: the hash index's key
-/// check. A record that fails to open is not the key, and its error is kept in `failed`.
+/// check on writes. A record that fails its verification is compared by the key its bytes
+/// still name, so that a write of a key whose record was damaged replaces that record (a
+/// repair) instead of leaving it beside the new one; a sealed record that no longer opens
+/// names no key. Any other failure is kept in `failed`.
 pub(crate) fn holds_key(
     codec: &Codec,
     view: &emdb_journal::Snapshot,
@@ -293,6 +296,9 @@ pub(crate) fn holds_key(
     match codec.read(view, loc) {
         Ok(Some(rec)) => record::key_of(&rec) == Some((ns, key)),
         Ok(None) => false,
+        Err(Error::Corrupted { .. }) => codec
+            .read_unverified(view, loc)
+            .is_some_and(|rec| record::key_of(&rec) == Some((ns, key))),
         Err(e) => {
             *failed = Some(e);
             false

@@ -26,6 +26,15 @@ impl Space {
         self.range_ready.load(Ordering::Acquire)
     }
 
+    /// Marks a range index just filled with every key of the hash index (nobody else
+    /// holding the space) as in step: writers keep it, scans read it.
+    pub(crate) fn set_range_in_step(&self) {
+        if self.range.is_some() {
+            self.range_maintained.store(true, Ordering::Release);
+            self.range_ready.store(true, Ordering::Release);
+        }
+    }
+
     /// Marks the range index as out of step with the hash index: after an open or a
     /// compaction filled the hash index alone. The caller is the only one holding the
     /// space, or holds every stripe.
