@@ -70,11 +70,14 @@ macro_rules! scope_methods {
         }
 
         $crate::methods::method! { $handle, [
-            /// A copy of `key`'s value; `None` if absent or expired.
+            /// A copy of `key`'s value; `None` if absent or expired. The record is verified
+            /// (its own CRC-32C, or its AEAD tag when encrypted) before any byte is
+            /// returned: damage is an error, never a wrong value (docs/DURABILITY.md).
             ///
             /// # Errors
             ///
-            /// `Corrupted` if the indexed record is damaged, `Io`.
+            /// `Corrupted` if the key's record is damaged (never its bytes, never `None`),
+            /// `Io`.
         ]
             pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
                 self.scope.get(key.as_ref())
@@ -82,7 +85,8 @@ macro_rules! scope_methods {
         }
 
         $crate::methods::method! { $handle, [
-            /// `key`'s value without a copy, borrowed from the memory map.
+            /// `key`'s value without a copy, borrowed from the memory map; verified like
+            /// [`Emdb::get`]'s, whatever its size.
             ///
             /// # Errors
             ///
@@ -120,7 +124,9 @@ macro_rules! scope_methods {
         }
 
         $crate::methods::method! { $handle, [
-            /// Entries of the default namespace (expired ones not yet swept count, as in emdb 1.0).
+            /// Entries of the default namespace: every key the index holds, so expired ones
+            /// not yet swept count (as in emdb 1.0), and so do keys whose record is
+            /// damaged (which `get` reports as `Corrupted` and `iter` skips).
             ///
             /// # Errors
             ///
@@ -158,6 +164,9 @@ macro_rules! scope_methods {
     (iteration, $handle:ident, $iter:ident, $keys:ident, $cursor:ident) => {
         $crate::methods::method! { $handle, [
             /// Key-value pairs of the default namespace, as of this call (see [`EmdbIter`]).
+            /// Every record is verified before it is yielded; one that fails (damage) is
+            /// skipped, as emdb 1.0's iterators skip what they cannot decode:
+            /// [`Emdb::try_iter`] reports it instead.
             ///
             /// # Errors
             ///
@@ -169,7 +178,9 @@ macro_rules! scope_methods {
         }
 
         $crate::methods::method! { $handle, [
-            /// Like [`Emdb::iter`], reporting a record that fails to decode as an `Err` item.
+            /// Like [`Emdb::iter`], reporting a record that fails its verification or does
+            /// not decode as an `Err(Corrupted)` item: exactly the keys for which `get`
+            /// returns `Corrupted`.
             ///
             /// # Errors
             ///

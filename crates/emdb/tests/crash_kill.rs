@@ -234,6 +234,14 @@ fn one_round(round: u64, seed: u64) -> usize {
     let db = builder_for(seed, &path)
         .build()
         .unwrap_or_else(|e| panic!("{ctx}: reopen failed: {e}"));
+    // A kill inside a checkpoint's atomic replace leaves its staging file; the open that
+    // follows removes it (docs/DURABILITY.md §1).
+    let staging: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(".fsys-tmp-"))
+        .collect();
+    assert!(staging.is_empty(), "{ctx}: staging files left after the open: {staging:?}");
     let all: BTreeMap<Vec<u8>, Vec<u8>> = db.iter().expect("iter").collect();
     let get = |k: &str| all.get(k.as_bytes()).map(Vec::as_slice);
     // The range index, built from the recovered hash index, agrees with it.
