@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{HANG, filled};
+use common::HANG;
+use common::aio::filled;
 use emdb_async::{MAX_AHEAD, stream_iter};
 use tokio::runtime::{Builder, Runtime};
 use tokio_stream::StreamExt;

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{filled, index_of, key, value};
+use common::aio::filled;
+use common::{index_of, key, value};
 use emdb_async::{MAX_AHEAD, stream_iter};
 use tokio_stream::StreamExt;
 
