@@ -132,25 +132,18 @@ fn writers_and_readers_lose_nothing_and_the_index_equals_the_log() -> Result<(),
     db.flush()?;
     drop(db);
 
-    let db = Emdb::open(&path)?;
-    let reopened: BTreeMap<_, _> = db.iter()?.collect();
-    assert_eq!(
-        reopened, in_memory,
-        "the last checkpoint plus the log after it equal the index in memory"
-    );
-    assert_eq!(db.len()?, in_memory.len());
-    drop(db);
-
+    // A reopen (the handle closed again before the next) holds what the index held.
+    let reopens_as_in_memory = |why: &str| -> Result<(), Error> {
+        let db = Emdb::open(&path)?;
+        let reopened: BTreeMap<_, _> = db.iter()?.collect();
+        assert_eq!(reopened, in_memory, "{why}");
+        assert_eq!(db.len()?, in_memory.len());
+        Ok(())
+    };
+    reopens_as_in_memory("the last checkpoint plus the log after it equal the index in memory")?;
     // Without the saved indexes, the open rebuilds them from the whole log.
     std::fs::remove_file(sibling(&path, ".index"))?;
-    let db = Emdb::open(&path)?;
-    let rebuilt: BTreeMap<_, _> = db.iter()?.collect();
-    assert_eq!(
-        rebuilt, in_memory,
-        "the index rebuilt from the log equals the one in memory"
-    );
-    assert_eq!(db.len()?, in_memory.len());
-    Ok(())
+    reopens_as_in_memory("the index rebuilt from the log equals the one in memory")
 }
 
 #[test]
@@ -243,6 +236,24 @@ fn number(v: Option<Vec<u8>>) -> u64 {
     v.map_or(0, |v| String::from_utf8(v).expect("utf-8").parse().expect("number"))
 }
 
+/// Runs `check` on a thread of its own, again and again until `done`; the thread returns
+/// how many checks it made.
+fn keep_checking(
+    db: &Emdb,
+    done: &Arc<AtomicBool>,
+    check: impl Fn(&Emdb) -> Result<(), Error> + Send + 'static,
+) -> thread::JoinHandle<Result<u64, Error>> {
+    let (db, done) = (db.clone(), Arc::clone(done));
+    thread::spawn(move || {
+        let mut checks = 0;
+        while !done.load(Ordering::Acquire) {
+            check(&db)?;
+            checks += 1;
+        }
+        Ok(checks)
+    })
+}
+
 /// A writer commits `a = b = n` for n = 1, 2, ... as one transaction (even n) or one
 /// `insert_many` (odd n). Both are visible all at once, and n only grows. So once a reader
 /// has read `a = x`, the commit of `b = x` is already visible and only larger values can
@@ -256,47 +267,26 @@ fn readers_never_observe_half_a_batch() -> Result<(), Error> {
     let (_dir, _path, db) = temp_range_db();
     db.insert_many([("a", "0"), ("b", "0")])?;
     let done = Arc::new(AtomicBool::new(false));
-    let point_reader = {
-        let (db, done) = (db.clone(), Arc::clone(&done));
-        thread::spawn(move || -> Result<u64, Error> {
-            let mut checks = 0;
-            while !done.load(Ordering::Acquire) {
-                let a = number(db.get("a")?);
-                let b = number(db.get("b")?);
-                assert!(b >= a, "read a = {a} and then b = {b}: half a batch was visible");
-                checks += 1;
-            }
-            Ok(checks)
-        })
-    };
-    let snapshot_reader = {
-        let (db, done) = (db.clone(), Arc::clone(&done));
-        thread::spawn(move || -> Result<u64, Error> {
-            let mut checks = 0;
-            while !done.load(Ordering::Acquire) {
-                let snap: BTreeMap<Vec<u8>, Vec<u8>> = db.iter()?.collect();
-                let a = number(snap.get(b"a".as_slice()).cloned());
-                let b = number(snap.get(b"b".as_slice()).cloned());
-                assert_eq!(a, b, "a snapshot holds half a batch");
-                checks += 1;
-            }
-            Ok(checks)
-        })
-    };
-    let range_reader = {
-        let (db, done) = (db.clone(), Arc::clone(&done));
-        thread::spawn(move || -> Result<u64, Error> {
-            let mut checks = 0;
-            while !done.load(Ordering::Acquire) {
-                let page = db.range(b"a".to_vec()..=b"b".to_vec())?;
-                let a = number(page.first().map(|(_, v)| v.clone()));
-                let b = number(page.get(1).map(|(_, v)| v.clone()));
-                assert_eq!(a, b, "a range scan holds half a batch");
-                checks += 1;
-            }
-            Ok(checks)
-        })
-    };
+    let point_reader = keep_checking(&db, &done, |db| {
+        let a = number(db.get("a")?);
+        let b = number(db.get("b")?);
+        assert!(b >= a, "read a = {a} and then b = {b}: half a batch was visible");
+        Ok(())
+    });
+    let snapshot_reader = keep_checking(&db, &done, |db| {
+        let snap: BTreeMap<Vec<u8>, Vec<u8>> = db.iter()?.collect();
+        let a = number(snap.get(b"a".as_slice()).cloned());
+        let b = number(snap.get(b"b".as_slice()).cloned());
+        assert_eq!(a, b, "a snapshot holds half a batch");
+        Ok(())
+    });
+    let range_reader = keep_checking(&db, &done, |db| {
+        let page = db.range(b"a".to_vec()..=b"b".to_vec())?;
+        let a = number(page.first().map(|(_, v)| v.clone()));
+        let b = number(page.get(1).map(|(_, v)| v.clone()));
+        assert_eq!(a, b, "a range scan holds half a batch");
+        Ok(())
+    });
     for n in 1..=COMMITS {
         let v = n.to_string();
         if n.is_multiple_of(2) {

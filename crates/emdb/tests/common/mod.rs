@@ -62,6 +62,20 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Writes `records` into the encrypted database at `path` (made if missing) with emdb 1.0.3
+/// itself, and closes it flushed.
+pub fn v1_encrypted(path: &Path, key: [u8; 32], records: &[(&str, &str)]) {
+    let db = emdb_v1::Emdb::builder()
+        .path(path)
+        .encryption_key(key)
+        .build()
+        .expect("emdb 1.0 open");
+    for (k, v) in records {
+        db.insert(*k, *v).expect("emdb 1.0 insert");
+    }
+    db.flush().expect("emdb 1.0 flush");
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     let since = std::time::SystemTime::now()
