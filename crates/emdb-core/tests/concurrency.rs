@@ -1,148 +1,312 @@
-//! Many tasks writing and reading one database at once, on a multi-thread runtime and on
-//! a current-thread one: no write is lost, readers see only values that were
-//! written, batches appear whole, and streams run beside the writers.
-#![cfg(feature = "async")]
+//! Many threads on one database (docs/COMPATIBILITY.md §1, README guarantees 1 and 2): no lost updates for
+//! distinct keys, readers see only written values, the index equals the log after
+//! reopen, one of two racing removes wins, disjoint transactions all apply, batches are
+//! visible all at once, and concurrent flushes all succeed.
 
 mod common;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
 
-use common::{open_ranged, temp_path};
-use emdb_core::AsyncEmdb;
-use tokio::task::JoinSet;
-use tokio_stream::StreamExt;
+use common::{sibling, temp_db, temp_path, temp_range_db, writer_key as key, writer_value as value};
+use emdb_core::{Emdb, Error};
 
-const WRITERS: usize = 8;
-const KEYS: usize = 200;
-const ROUNDS: usize = 3;
-const BATCH: usize = 20;
+const WRITERS: u64 = 4;
+const KEYS_PER_WRITER: u64 = 50;
+const ROUNDS: u64 = 40;
 
-fn key(writer: usize, k: usize) -> String {
-    format!("w{writer}/{k:03}")
-}
-
-fn value(writer: usize, k: usize, round: usize) -> String {
-    format!("{writer}:{k}:{round}")
-}
-
-/// Every value a writer may ever have written under `key`.
-fn plausible(key: &[u8], value: &[u8]) -> bool {
-    let (Ok(key), Ok(value)) = (std::str::from_utf8(key), std::str::from_utf8(value)) else {
-        return false;
-    };
-    let Some((w, k)) = key.strip_prefix('w').and_then(|rest| rest.split_once('/')) else {
-        return key.starts_with("batch/") && value == "b";
-    };
-    let mut parts = value.split(':');
-    parts.next() == Some(w) && parts.next().map(|k2| k2.parse::<usize>().ok()) == Some(k.parse().ok())
-}
-
-async fn writers_and_readers() {
-    let (_dir, path) = temp_path("concurrent.emdb");
-    let db = open_ranged(&path).await;
-    let mut tasks = JoinSet::new();
-    for w in 0..WRITERS {
-        let db = db.clone();
-        tasks.spawn(async move {
-            for round in 0..ROUNDS {
-                for k in 0..KEYS {
-                    if w % 2 == 0 {
-                        db.insert(key(w, k), value(w, k, round)).await.unwrap();
-                    } else {
-                        db.transaction(move |tx| tx.insert(key(w, k), value(w, k, round)))
-                            .await
-                            .unwrap();
-                    }
-                    // Read-your-writes through the async path.
-                    assert_eq!(db.get(key(w, k)).await.unwrap(), Some(value(w, k, round).into_bytes()));
+/// Writer `w` writes each of its keys once per round, each writer through a different API.
+fn run_writer(db: &Emdb, w: u64) -> Result<(), Error> {
+    for round in 0..ROUNDS {
+        match w {
+            0 => {
+                for k in 0..KEYS_PER_WRITER {
+                    db.insert(key(w, k), value(w, k, round))?;
                 }
             }
-        });
-    }
-    // Batches of BATCH keys, which readers must see whole or not at all.
-    let batcher = {
-        let db = db.clone();
-        tokio::spawn(async move {
-            for b in 0..50 {
-                let items: Vec<(String, &str)> = (0..BATCH).map(|i| (format!("batch/{b:02}/{i:02}"), "b")).collect();
-                db.insert_many(items).await.unwrap();
+            1 => db.insert_many((0..KEYS_PER_WRITER).map(|k| (key(w, k), value(w, k, round))))?,
+            2 => db.transaction(|tx| {
+                for k in 0..KEYS_PER_WRITER {
+                    tx.insert(key(w, k), value(w, k, round))?;
+                }
+                Ok(())
+            })?,
+            _ => {
+                for k in 0..KEYS_PER_WRITER {
+                    db.remove(key(w, k))?;
+                    db.insert(key(w, k), value(w, k, round))?;
+                }
             }
+        }
+    }
+    Ok(())
+}
+
+/// Reads random keys until `done`; every value seen must be one written to that key, and
+/// a key's rounds never go backwards for one reader. Returns how many values it saw.
+fn run_reader(db: &Emdb, seed: u64, done: &AtomicBool) -> Result<u64, Error> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut last_round: BTreeMap<String, u64> = BTreeMap::new();
+    let mut seen = 0;
+    while !done.load(Ordering::Acquire) {
+        let (w, k) = (rng.u64(0..WRITERS), rng.u64(0..KEYS_PER_WRITER));
+        let name = key(w, k);
+        let Some(v) = db.get(&name)? else {
+            // Only writer 3 removes, between its remove and its re-insert.
+            assert!(w == 3 || !last_round.contains_key(&name), "{name} vanished");
+            continue;
+        };
+        seen += 1;
+        let text = String::from_utf8(v).expect("values are UTF-8");
+        let parts: Vec<u64> = text.split(':').map(|p| p.parse().expect("a number")).collect();
+        assert_eq!(parts.len(), 3, "{name}: never-written value {text:?}");
+        assert_eq!((parts[0], parts[1]), (w, k), "{name}: another key's value {text:?}");
+        assert!(parts[2] < ROUNDS, "{name}: round {} never written", parts[2]);
+        let prev = last_round.insert(name.clone(), parts[2]).unwrap_or(0);
+        assert!(parts[2] >= prev, "{name}: went back from round {prev} to {}", parts[2]);
+    }
+    Ok(seen)
+}
+
+#[test]
+fn writers_and_readers_lose_nothing_and_the_index_equals_the_log() -> Result<(), Error> {
+    let (_dir, path) = temp_path("rw.emdb");
+    let db = Emdb::open(&path)?;
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2u64)
+        .map(|r| {
+            let (db, done) = (db.clone(), Arc::clone(&done));
+            thread::spawn(move || run_reader(&db, 0xC0FFEE + r, &done))
+        })
+        .collect();
+    // Checkpoints taken while the writers write: the last one plus the log after it must
+    // give back exactly the final state.
+    let writing = Arc::new(AtomicBool::new(true));
+    let checkpointer = {
+        let (db, writing) = (db.clone(), Arc::clone(&writing));
+        thread::spawn(move || -> Result<u32, Error> {
+            let mut n = 0;
+            while writing.load(Ordering::Acquire) {
+                db.checkpoint()?;
+                n += 1;
+                thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Ok(n)
         })
     };
-    for r in 0..4 {
-        let db = db.clone();
-        tasks.spawn(async move {
-            for _ in 0..20 {
-                for (k, v) in db.iter().await.unwrap() {
-                    assert!(plausible(&k, &v), "reader {r} saw {k:?} = {v:?}");
-                }
-                // A range stream beside the writers: ascending, each key once (a cursor
-                // is weakly consistent, so a batch landing mid-scan may be seen in part).
-                let prefix: Vec<Vec<u8>> = db
-                    .range_prefix_stream("batch/")
-                    .await
-                    .unwrap()
-                    .map(|(k, _)| k)
-                    .collect()
-                    .await;
-                assert!(prefix.windows(2).all(|w| w[0] < w[1]), "range stream out of order");
-                // A snapshot (`iter`) never sees a batch in part.
-                let snapshot = db.iter().await.unwrap();
-                let mut whole = std::collections::HashMap::<Vec<u8>, usize>::new();
-                for (k, _) in snapshot.iter().filter(|(k, _)| k.starts_with(b"batch/")) {
-                    *whole.entry(k[..8].to_vec()).or_default() += 1;
-                }
-                assert!(whole.values().all(|&n| n == BATCH), "a batch seen in part: {whole:?}");
-                tokio::task::yield_now().await;
-            }
-        });
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let db = db.clone_handle();
+            thread::spawn(move || run_writer(&db, w))
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer thread")?;
     }
-    while let Some(done) = tasks.join_next().await {
-        done.unwrap();
+    writing.store(false, Ordering::Release);
+    done.store(true, Ordering::Release);
+    for r in readers {
+        r.join().expect("reader thread")?;
     }
-    batcher.await.unwrap();
+    assert!(checkpointer.join().expect("checkpoint thread")? > 0);
 
-    // Nothing lost: every writer's last round, every batch.
-    assert_eq!(db.len().await.unwrap(), WRITERS * KEYS + 50 * BATCH);
+    let mut expected = BTreeMap::new();
     for w in 0..WRITERS {
-        for k in 0..KEYS {
-            assert_eq!(
-                db.get(key(w, k)).await.unwrap(),
-                Some(value(w, k, ROUNDS - 1).into_bytes())
-            );
+        for k in 0..KEYS_PER_WRITER {
+            expected.insert(key(w, k).into_bytes(), value(w, k, ROUNDS - 1).into_bytes());
         }
     }
-    let keys: HashSet<Vec<u8>> = db.keys_stream().await.unwrap().collect().await;
-    assert_eq!(keys.len(), WRITERS * KEYS + 50 * BATCH);
+    for (k, v) in &expected {
+        assert_eq!(
+            db.get(k)?.as_ref(),
+            Some(v),
+            "{}: lost update",
+            String::from_utf8_lossy(k)
+        );
+    }
+    let in_memory: BTreeMap<_, _> = db.iter()?.collect();
+    assert_eq!(in_memory, expected);
+    assert_eq!(db.len()?, expected.len());
+    db.flush()?;
+    drop(db);
+
+    // A reopen (the handle closed again before the next) holds what the index held.
+    let reopens_as_in_memory = |why: &str| -> Result<(), Error> {
+        let db = Emdb::open(&path)?;
+        let reopened: BTreeMap<_, _> = db.iter()?.collect();
+        assert_eq!(reopened, in_memory, "{why}");
+        assert_eq!(db.len()?, in_memory.len());
+        Ok(())
+    };
+    reopens_as_in_memory("the last checkpoint plus the log after it equal the index in memory")?;
+    // Without the saved indexes, the open rebuilds them from the whole log.
+    std::fs::remove_file(sibling(&path, ".index"))?;
+    reopens_as_in_memory("the index rebuilt from the log equals the one in memory")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writers_and_readers_multi_thread() {
-    writers_and_readers().await;
+#[test]
+fn of_two_racing_removes_exactly_one_gets_the_value() -> Result<(), Error> {
+    const N: usize = 3000;
+    let (_dir, _path, db) = temp_db();
+    db.insert_many((0..N).map(|i| (format!("k{i}"), format!("v{i}"))))?;
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            let (db, barrier) = (db.clone(), Arc::clone(&barrier));
+            thread::spawn(move || -> Result<Vec<usize>, Error> {
+                barrier.wait();
+                let mut won = Vec::new();
+                for i in 0..N {
+                    if let Some(v) = db.remove(format!("k{i}"))? {
+                        assert_eq!(v, format!("v{i}").into_bytes(), "k{i}: wrong value");
+                        won.push(i);
+                    }
+                }
+                Ok(won)
+            })
+        })
+        .collect();
+    let won: Vec<Vec<usize>> = racers
+        .into_iter()
+        .map(|t| t.join().expect("racer thread"))
+        .collect::<Result<_, _>>()?;
+    let a: HashSet<usize> = won[0].iter().copied().collect();
+    let b: HashSet<usize> = won[1].iter().copied().collect();
+    assert!(a.is_disjoint(&b), "a key was removed twice with a value");
+    assert_eq!(a.len() + b.len(), N, "every key was removed with its value once");
+    assert!(db.is_empty()?);
+    Ok(())
 }
 
-#[tokio::test]
-async fn writers_and_readers_current_thread() {
-    writers_and_readers().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn racing_removes_of_one_key_have_one_winner() {
-    let db = AsyncEmdb::open_in_memory();
-    for round in 0..50 {
-        db.insert("contested", format!("{round}")).await.unwrap();
-        let mut racers = JoinSet::new();
-        for _ in 0..4 {
+#[test]
+fn concurrent_transactions_on_disjoint_keys_all_apply() -> Result<(), Error> {
+    const THREADS: u64 = 4;
+    const TXS: u64 = 100;
+    let (_dir, path) = temp_path("tx.emdb");
+    let db = Emdb::open(&path)?;
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
             let db = db.clone();
-            racers.spawn(async move { db.remove("contested").await.unwrap() });
-        }
-        let mut winners = 0;
-        while let Some(got) = racers.join_next().await {
-            if let Some(v) = got.unwrap() {
-                assert_eq!(v, format!("{round}").into_bytes());
-                winners += 1;
+            thread::spawn(move || -> Result<(), Error> {
+                for i in 0..TXS {
+                    db.transaction(|tx| {
+                        // A read-modify-write of this thread's own counter.
+                        let count: u64 = match tx.get(format!("count{t}"))? {
+                            Some(v) => String::from_utf8(v).expect("utf-8").parse().expect("number"),
+                            None => 0,
+                        };
+                        tx.insert(format!("count{t}"), (count + 1).to_string())?;
+                        for j in 0..5 {
+                            tx.insert(format!("t{t}/{i}/{j}"), format!("{t}{i}{j}"))?;
+                        }
+                        if i > 0 {
+                            tx.remove(format!("t{t}/{}/0", i - 1))?;
+                        }
+                        Ok(())
+                    })?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("transaction thread")?;
+    }
+    let check = |db: &Emdb| -> Result<(), Error> {
+        for t in 0..THREADS {
+            assert_eq!(db.get(format!("count{t}"))?, Some(TXS.to_string().into_bytes()));
+            for i in 0..TXS {
+                for j in 0..5 {
+                    let expect = (j != 0 || i == TXS - 1).then(|| format!("{t}{i}{j}").into_bytes());
+                    assert_eq!(db.get(format!("t{t}/{i}/{j}"))?, expect, "t{t}/{i}/{j}");
+                }
             }
         }
-        assert_eq!(winners, 1, "round {round}");
+        assert_eq!(db.len()? as u64, THREADS * (1 + TXS * 4 + 1));
+        Ok(())
+    };
+    check(&db)?;
+    drop(db);
+    check(&Emdb::open(&path)?)
+}
+
+fn number(v: Option<Vec<u8>>) -> u64 {
+    v.map_or(0, |v| String::from_utf8(v).expect("utf-8").parse().expect("number"))
+}
+
+/// Runs `check` on a thread of its own, again and again until `done`; the thread returns
+/// how many checks it made.
+fn keep_checking(
+    db: &Emdb,
+    done: &Arc<AtomicBool>,
+    check: impl Fn(&Emdb) -> Result<(), Error> + Send + 'static,
+) -> thread::JoinHandle<Result<u64, Error>> {
+    let (db, done) = (db.clone(), Arc::clone(done));
+    thread::spawn(move || {
+        let mut checks = 0;
+        while !done.load(Ordering::Acquire) {
+            check(&db)?;
+            checks += 1;
+        }
+        Ok(checks)
+    })
+}
+
+/// A writer commits `a = b = n` for n = 1, 2, ... as one transaction (even n) or one
+/// `insert_many` (odd n). Both are visible all at once, and n only grows. So once a reader
+/// has read `a = x`, the commit of `b = x` is already visible and only larger values can
+/// replace it: a later read of `b` gives at least `x`. Were a commit applied key by key
+/// (a before b, as the transaction's key order has it), a reader could get the new `a`
+/// and then the old `b`. An iterator's snapshot, and a page of a range scan, must hold
+/// `a == b` exactly.
+#[test]
+fn readers_never_observe_half_a_batch() -> Result<(), Error> {
+    const COMMITS: u64 = 3000;
+    let (_dir, _path, db) = temp_range_db();
+    db.insert_many([("a", "0"), ("b", "0")])?;
+    let done = Arc::new(AtomicBool::new(false));
+    let point_reader = keep_checking(&db, &done, |db| {
+        let a = number(db.get("a")?);
+        let b = number(db.get("b")?);
+        assert!(b >= a, "read a = {a} and then b = {b}: half a batch was visible");
+        Ok(())
+    });
+    let snapshot_reader = keep_checking(&db, &done, |db| {
+        let snap: BTreeMap<Vec<u8>, Vec<u8>> = db.iter()?.collect();
+        let a = number(snap.get(b"a".as_slice()).cloned());
+        let b = number(snap.get(b"b".as_slice()).cloned());
+        assert_eq!(a, b, "a snapshot holds half a batch");
+        Ok(())
+    });
+    let range_reader = keep_checking(&db, &done, |db| {
+        let page = db.range(b"a".to_vec()..=b"b".to_vec())?;
+        let a = number(page.first().map(|(_, v)| v.clone()));
+        let b = number(page.get(1).map(|(_, v)| v.clone()));
+        assert_eq!(a, b, "a range scan holds half a batch");
+        Ok(())
+    });
+    for n in 1..=COMMITS {
+        let v = n.to_string();
+        if n.is_multiple_of(2) {
+            db.transaction(|tx| {
+                tx.insert("a", v.clone())?;
+                tx.insert("b", v.clone())
+            })?;
+        } else {
+            db.insert_many([("a", &v), ("b", &v)])?;
+        }
     }
+    done.store(true, Ordering::Release);
+    let point_checks = point_reader.join().expect("point reader")?;
+    let snapshot_checks = snapshot_reader.join().expect("snapshot reader")?;
+    let range_checks = range_reader.join().expect("range reader")?;
+    assert!(
+        point_checks > 0 && snapshot_checks > 0 && range_checks > 0,
+        "the readers ran"
+    );
+    assert_eq!(number(db.get("a")?), COMMITS);
+    assert_eq!(number(db.get("b")?), COMMITS);
+    Ok(())
 }

@@ -14,7 +14,8 @@ use std::task::{Context, Poll, Waker};
 #[cfg(feature = "ttl")]
 use std::time::Duration;
 
-use common::{open_ranged, temp_path};
+use common::aio::open_ranged;
+use common::temp_path;
 #[cfg(feature = "ttl")]
 use emdb_core::Ttl;
 use emdb_core::{AsyncEmdb, AsyncNamespace};
@@ -37,11 +38,7 @@ async fn drain<T>(stream: ReceiverStream<T>) -> Vec<T> {
 async fn twins() -> (tempfile::TempDir, AsyncEmdb, Emdb) {
     let (dir, path) = temp_path("async.emdb");
     let a = open_ranged(&path).await;
-    let s = Emdb::builder()
-        .path(dir.path().join("sync.emdb"))
-        .enable_range_scans(true)
-        .build()
-        .expect("open sync twin");
+    let s = common::open_ranged(&dir.path().join("sync.emdb"));
     (dir, a, s)
 }
 

@@ -16,9 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{filled, index_of, key, value};
+use common::aio::filled;
+use common::{index_of, key, value};
 use emdb_async::{MAX_AHEAD, stream_iter};
-use tokio_stream::StreamExt;
+use tokio_stream::{Stream, StreamExt};
 
 const RECORDS: usize = 100_000;
 
@@ -122,49 +123,24 @@ async fn iter_stream_gives_every_record_once_to_a_slow_consumer() {
     assert_eq!(count, RECORDS);
 }
 
+/// The indexes of the keys a stream gives, in its order.
+async fn indexes(stream: emdb_core::Result<impl Stream<Item = (Vec<u8>, Vec<u8>)>>) -> Vec<usize> {
+    stream.unwrap().map(|(k, _)| index_of(&k)).collect().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn range_streams_keep_ascending_order() {
     let (_dir, _path, db) = filled(RECORDS).await;
-    let all: Vec<usize> = db
-        .range_stream(..)
-        .await
-        .unwrap()
-        .map(|(k, _)| index_of(&k))
-        .collect()
-        .await;
+    let all = indexes(db.range_stream(..).await).await;
     assert_eq!(all, (0..RECORDS).collect::<Vec<_>>());
-    let from: Vec<usize> = db
-        .iter_from_stream(key(40_000))
-        .await
-        .unwrap()
-        .map(|(k, _)| index_of(&k))
-        .collect()
-        .await;
+    let from = indexes(db.iter_from_stream(key(40_000)).await).await;
     assert_eq!(from, (40_000..RECORDS).collect::<Vec<_>>());
-    let after: Vec<usize> = db
-        .iter_after_stream(key(40_000))
-        .await
-        .unwrap()
-        .map(|(k, _)| index_of(&k))
-        .collect()
-        .await;
+    let after = indexes(db.iter_after_stream(key(40_000)).await).await;
     assert_eq!(after, (40_001..RECORDS).collect::<Vec<_>>());
     // "k0001" prefixes the ten thousand keys 10_000..20_000.
-    let prefixed: Vec<usize> = db
-        .range_prefix_stream("k0001")
-        .await
-        .unwrap()
-        .map(|(k, _)| index_of(&k))
-        .collect()
-        .await;
+    let prefixed = indexes(db.range_prefix_stream("k0001").await).await;
     assert_eq!(prefixed, (10_000..20_000).collect::<Vec<_>>());
-    let bounded: Vec<usize> = db
-        .range_stream(key(99_990)..=key(RECORDS + 5))
-        .await
-        .unwrap()
-        .map(|(k, _)| index_of(&k))
-        .collect()
-        .await;
+    let bounded = indexes(db.range_stream(key(99_990)..=key(RECORDS + 5)).await).await;
     assert_eq!(bounded, (99_990..RECORDS).collect::<Vec<_>>());
 }
 

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{HANG, eventually, filled};
+use common::aio::filled;
+use common::{HANG, eventually};
 use emdb_async::{MAX_AHEAD, stream_iter};
 use emdb_core::AsyncEmdb;
 use emdb_core::{Emdb, Error};

@@ -241,7 +241,10 @@ fn one_round(round: u64, seed: u64) -> usize {
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|name| name.starts_with(".fsys-tmp-"))
         .collect();
-    assert!(staging.is_empty(), "{ctx}: staging files left after the open: {staging:?}");
+    assert!(
+        staging.is_empty(),
+        "{ctx}: staging files left after the open: {staging:?}"
+    );
     let all: BTreeMap<Vec<u8>, Vec<u8>> = db.iter().expect("iter").collect();
     let get = |k: &str| all.get(k.as_bytes()).map(Vec::as_slice);
     // The range index, built from the recovered hash index, agrees with it.

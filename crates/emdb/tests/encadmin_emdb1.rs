@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{sibling, temp_path};
+use common::{sibling, temp_path, v1_encrypted};
 use emdb::{Emdb, Error};
 use emdb_v1 as v1;
 
@@ -39,15 +39,7 @@ fn interrupted(path: &Path, point: Point, marker: &[u8]) {
         db.flush().expect("flush");
     }
     let tmp = sibling(path, ".enc.tmp");
-    {
-        let db = v1::Emdb::builder()
-            .path(&tmp)
-            .encryption_key(KEY)
-            .build()
-            .expect("emdb 1.0 rewrite");
-        db.insert("k", "new").expect("insert");
-        db.flush().expect("flush");
-    }
+    v1_encrypted(&tmp, KEY, &[("k", "new")]);
     // emdb 1.0 opened the rewrite without a lock file of its own.
     for suffix in [".lock", ".lock-meta"] {
         let _ = std::fs::remove_file(sibling(&tmp, suffix));

@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 
 use common::forge;
-use common::{sibling, temp_path};
+use common::{sibling, temp_path, v1_encrypted};
 use emdb::{Emdb, Error};
 use emdb_v1 as v1;
 
@@ -134,15 +134,7 @@ fn emdb_1_encrypted_databases_refuse_a_keyless_open_however_the_sidecar_was_tamp
     check_every_tampering(&empty, true, false);
 
     let (_dir, full) = temp_path("v1-full.emdb");
-    {
-        let db = v1::Emdb::builder()
-            .path(&full)
-            .encryption_key(KEY)
-            .build()
-            .expect("emdb 1.0");
-        db.insert("secret", "value").expect("insert");
-        db.flush().expect("flush");
-    }
+    v1_encrypted(&full, KEY, &[("secret", "value")]);
     check_every_tampering(&full, true, true);
     assert_eq!(keyed(&full)?.get("secret")?.as_deref(), Some(&b"value"[..]));
     Ok(())

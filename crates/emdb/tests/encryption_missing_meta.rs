@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{forge, sibling, temp_path};
+use common::{forge, sibling, temp_path, v1_encrypted};
 use emdb::{Emdb, Error};
 use emdb_v1 as v1;
 
@@ -65,15 +65,7 @@ fn our_encrypted_database_without_its_sidecar_is_invalid_config() -> emdb::Resul
 #[test]
 fn an_emdb_1_encrypted_database_without_its_sidecar_is_invalid_config_in_both() -> emdb::Result<()> {
     let (_dir, path) = temp_path("v1.emdb");
-    {
-        let old = v1::Emdb::builder()
-            .path(&path)
-            .encryption_key(KEY)
-            .build()
-            .expect("v1 open");
-        old.insert("k", "secret value").expect("v1 insert");
-        old.flush().expect("v1 flush");
-    }
+    v1_encrypted(&path, KEY, &[("k", "secret value")]);
     std::fs::remove_file(sibling(&path, ".meta"))?;
     // emdb 1.0.3's own answer for this state, on a copy.
     let (_copy_dir, copy) = temp_path("copy.emdb");

@@ -5,6 +5,8 @@
 mod common;
 
 use std::io::{BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout};
 
 use common::{no_spawn_now, sibling, spawn_self, temp_path, wait_for_marker};
 use emdb::{Emdb, Error};
@@ -29,7 +31,7 @@ fn child_process_entry() {
     drop(db);
 }
 
-fn assert_busy<T>(result: Result<T, Error>, db_path: &std::path::Path) {
+fn assert_busy<T>(result: Result<T, Error>, db_path: &Path) {
     match result {
         Err(Error::LockBusy { path }) => {
             assert_eq!(
@@ -129,9 +131,10 @@ fn a_malformed_holder_file_is_corrupted() -> Result<(), Error> {
     Ok(())
 }
 
-#[test]
-fn another_process_holding_the_database_is_busy_until_killed() -> Result<(), Error> {
-    let (_dir, path) = temp_path("shared.emdb");
+/// A child process holding the database at `path` open (it closes it when its stdin
+/// closes), once it says so and the lock is seen taken; with its stdout, which must stay
+/// open until the child exits (it prints its test result at the end).
+fn child_holding(path: &Path) -> (Child, BufReader<ChildStdout>) {
     let mut child = spawn_self(
         "child_process_entry",
         CHILD_ENV,
@@ -140,8 +143,14 @@ fn another_process_holding_the_database_is_busy_until_killed() -> Result<(), Err
     );
     let mut out = BufReader::new(child.stdout.take().expect("child stdout"));
     wait_for_marker(&mut out, LOCKED);
+    assert_busy(Emdb::open(path), path);
+    (child, out)
+}
 
-    assert_busy(Emdb::open(&path), &path);
+#[test]
+fn another_process_holding_the_database_is_busy_until_killed() -> Result<(), Error> {
+    let (_dir, path) = temp_path("shared.emdb");
+    let (mut child, _out) = child_holding(&path);
     let holder = Emdb::lock_holder(&path).expect("lock_holder");
     assert_eq!(holder.map(|h| h.pid), Some(child.id()));
 
@@ -166,15 +175,7 @@ fn another_process_holding_the_database_is_busy_until_killed() -> Result<(), Err
 #[test]
 fn a_child_that_closes_cleanly_releases_the_lock_and_its_holder_file() -> Result<(), Error> {
     let (_dir, path) = temp_path("clean.emdb");
-    let mut child = spawn_self(
-        "child_process_entry",
-        CHILD_ENV,
-        path.to_str().expect("utf-8 path"),
-        true,
-    );
-    let mut out = BufReader::new(child.stdout.take().expect("child stdout"));
-    wait_for_marker(&mut out, LOCKED);
-    assert_busy(Emdb::open(&path), &path);
+    let (mut child, _out) = child_holding(&path);
     drop(child.stdin.take()); // the child's read_line returns; it drops the database
     assert!(child.wait().expect("wait for child").success());
     assert!(Emdb::lock_holder(&path)?.is_none());

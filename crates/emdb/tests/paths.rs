@@ -19,14 +19,19 @@ fn listing(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Opens the database `database_name` of `app_name` under the data root `root`.
+fn open_in(root: &Path, app_name: &str, database_name: &str) -> Result<Emdb, Error> {
+    Emdb::builder()
+        .data_root(root)
+        .app_name(app_name)
+        .database_name(database_name)
+        .build()
+}
+
 #[test]
 fn data_root_app_and_database_name_resolve_to_one_file() -> Result<(), Error> {
     let root = tempfile::tempdir()?;
-    let db = Emdb::builder()
-        .data_root(root.path())
-        .app_name("my-app")
-        .database_name("x.emdb")
-        .build()?;
+    let db = open_in(root.path(), "my-app", "x.emdb")?;
     let expected = root.path().join("my-app").join("x.emdb");
     assert_eq!(db.path(), expected);
     db.insert("k", "v")?;
@@ -66,11 +71,7 @@ fn defaults_apply_when_only_the_data_root_is_given() -> Result<(), Error> {
     assert_eq!(db.path(), root.path().join("emdb").join("emdb-default.emdb"));
     drop(db);
     // Empty and blank names mean the defaults too.
-    let db = Emdb::builder()
-        .data_root(root.path())
-        .app_name("")
-        .database_name("   ")
-        .build()?;
+    let db = open_in(root.path(), "", "   ")?;
     assert_eq!(db.path(), root.path().join("emdb").join("emdb-default.emdb"));
     drop(db);
     let db = Emdb::builder()
@@ -89,11 +90,7 @@ fn defaults_apply_when_only_the_data_root_is_given() -> Result<(), Error> {
 #[test]
 fn names_are_trimmed() -> Result<(), Error> {
     let root = tempfile::tempdir()?;
-    let db = Emdb::builder()
-        .data_root(root.path())
-        .app_name("  my-app")
-        .database_name(" x.emdb")
-        .build()?;
+    let db = open_in(root.path(), "  my-app", " x.emdb")?;
     assert_eq!(db.path(), root.path().join("my-app").join("x.emdb"));
     assert_eq!(listing(root.path()), vec!["my-app".to_string()]);
     Ok(())

@@ -1,10 +1,24 @@
-//! Helpers shared by the async integration tests.
+//! Helpers shared by emdb-core's integration tests.
+//!
+//! What is tested here, through `emdb_core::` directly so the engine can be changed and
+//! tested without the facade: the engine's mechanisms. Checkpoints and index snapshots,
+//! sidecars, compaction, the replay of damaged files, file sizes and the reserve, staging
+//! and scratch files, permission bits across rewrites, the stripes and the range index
+//! (builds racing writers, a `BTreeMap` model), statistics, the async wrappers. What a user
+//! of the `emdb` crate is promised (the public API of docs/COMPATIBILITY.md, emdb 1.0 and
+//! its files, the facade's features, docs examples, the encryption admin, kills of a user
+//! program) is tested in `crates/emdb/tests/` (see its `common/mod.rs`).
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+use std::ffi::OsString;
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use emdb_core::AsyncEmdb;
+use emdb_core::{Emdb, EmdbBuilder};
+
+#[cfg(feature = "async")]
+pub mod aio;
 
 /// How long a test waits for something that must happen before it calls it a hang. Not a
 /// timing assertion: every wait here finishes in milliseconds unless the code is broken.
@@ -28,6 +42,16 @@ pub fn index_of(key: &[u8]) -> usize {
         .expect("a key made by common::key")
 }
 
+/// Key `k` of writer `writer` in the concurrency tests.
+pub fn writer_key(writer: impl Display, k: impl Display) -> String {
+    format!("w{writer}/{k:03}")
+}
+
+/// What writer `writer` writes to its key `k` in round `round`.
+pub fn writer_value(writer: impl Display, k: impl Display, round: impl Display) -> String {
+    format!("{writer}:{k}:{round}")
+}
+
 /// A fresh temporary directory and a database path inside it (nothing is created yet).
 pub fn temp_path(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -35,25 +59,38 @@ pub fn temp_path(name: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-/// Opens `path` with range scans, asynchronously.
-pub async fn open_ranged(path: &Path) -> AsyncEmdb {
-    AsyncEmdb::builder()
-        .path(path)
-        .enable_range_scans(true)
-        .build_async()
-        .await
-        .expect("open with range scans")
+/// `<path><suffix>`: the name of a file that lives next to the database.
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
-/// A database with range scans holding records `0..n` of [`key`] / [`value`].
-pub async fn filled(n: usize) -> (tempfile::TempDir, PathBuf, AsyncEmdb) {
-    let (dir, path) = temp_path("filled.emdb");
-    let db = open_ranged(&path).await;
-    for start in (0..n).step_by(10_000) {
-        let batch: Vec<(Vec<u8>, Vec<u8>)> = (start..n.min(start + 10_000)).map(|i| (key(i), value(i))).collect();
-        db.insert_many(batch).await.expect("insert_many");
-    }
-    (dir, path, db)
+/// A builder for `path` with the range index kept.
+pub fn ranged(path: &Path) -> EmdbBuilder {
+    Emdb::builder().path(path).enable_range_scans(true)
+}
+
+/// Opens `path` with range scans enabled.
+pub fn open_ranged(path: &Path) -> Emdb {
+    ranged(path).build().expect("open with range scans")
+}
+
+/// A fresh database in a temporary directory.
+pub fn temp_db() -> (tempfile::TempDir, PathBuf, Emdb) {
+    let (dir, path) = temp_path("test.emdb");
+    (dir, path.clone(), Emdb::open(&path).expect("open"))
+}
+
+/// A fresh database with the range index kept.
+pub fn temp_range_db() -> (tempfile::TempDir, PathBuf, Emdb) {
+    let (dir, path) = temp_path("range.emdb");
+    (dir, path.clone(), open_ranged(&path))
+}
+
+/// Whether `r` is the `InvalidConfig` error (a bad argument or a feature not enabled).
+pub fn is_invalid_config<T>(r: Result<T, emdb_core::Error>) -> bool {
+    matches!(r, Err(emdb_core::Error::InvalidConfig(_)))
 }
 
 /// Waits (asynchronously, polling) until `done` holds; panics after [`HANG`].

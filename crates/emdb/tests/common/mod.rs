@@ -1,4 +1,12 @@
 //! Helpers shared by the facade's integration tests.
+//!
+//! What is tested here, through `emdb::`: what a user of the `emdb` crate is promised. The
+//! public API (docs/COMPATIBILITY.md), compatibility with emdb 1.0 and the files it wrote
+//! (every test that builds its fixtures with the `emdb_v1` crate), the facade's feature
+//! flags, the docs' examples, the encryption admin, and a user program killed mid-write. The
+//! engine's mechanisms under those promises (checkpoints, compaction, damaged files, file
+//! sizes, the stripes and the range index, statistics, async wrappers) are tested in
+//! `crates/emdb-core/tests/`, against `emdb_core::` directly (see its `common/mod.rs`).
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::ffi::OsString;
@@ -52,6 +60,20 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = OsString::from(path.as_os_str());
     name.push(suffix);
     PathBuf::from(name)
+}
+
+/// Writes `records` into the encrypted database at `path` (made if missing) with emdb 1.0.3
+/// itself, and closes it flushed.
+pub fn v1_encrypted(path: &Path, key: [u8; 32], records: &[(&str, &str)]) {
+    let db = emdb_v1::Emdb::builder()
+        .path(path)
+        .encryption_key(key)
+        .build()
+        .expect("emdb 1.0 open");
+    for (k, v) in records {
+        db.insert(*k, *v).expect("emdb 1.0 insert");
+    }
+    db.flush().expect("emdb 1.0 flush");
 }
 
 /// Milliseconds since the Unix epoch.

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{temp_db, temp_path};
-use emdb::{Emdb, EmdbStats, Error};
+use emdb_core::{Emdb, EmdbStats, Error};
 
 /// The size relations every snapshot must satisfy.
 fn assert_sizes_consistent(s: &EmdbStats) {

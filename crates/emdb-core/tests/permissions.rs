@@ -11,10 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::{sibling, temp_path};
-use emdb::{Emdb, Error};
-
-const KEY: [u8; 32] = [0x33; 32];
-const NEXT: [u8; 32] = [0x44; 32];
+use emdb_core::{Emdb, Error};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).expect("metadata").permissions().mode() & 0o7777
@@ -25,7 +22,7 @@ fn set_mode(path: &Path, mode: u32) {
 }
 
 /// A database with some garbage whose data file and sidecar are made 0640.
-fn shared_database(path: &Path, open: impl Fn() -> emdb::Result<Emdb>) -> emdb::Result<()> {
+fn shared_database(path: &Path, open: impl Fn() -> emdb_core::Result<Emdb>) -> emdb_core::Result<()> {
     let db = open()?;
     for round in 0..5 {
         db.insert_many((0..50).map(|i| (format!("k{i}"), format!("v{round}-{i}"))))?;
@@ -84,7 +81,10 @@ fn backups_stay_owner_only() -> Result<(), Error> {
 #[cfg(feature = "encrypt")]
 #[test]
 fn encryption_admin_swaps_keep_the_bits_and_backups_stay_owner_only() -> Result<(), Error> {
-    use emdb::{AdminOptions, EncryptionInput};
+    use emdb_core::{AdminOptions, EncryptionInput};
+
+    const KEY: [u8; 32] = [0x33; 32];
+    const NEXT: [u8; 32] = [0x44; 32];
 
     let (_dir, path) = temp_path("shared.emdb");
     let bak = sibling(&path, ".encbak");

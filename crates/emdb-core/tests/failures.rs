@@ -1,7 +1,7 @@
 //! Bad files and failing disks: every one is a distinct error or a clean recovery, never a
 //! panic and never wrong data.
 
-use emdb::{Emdb, Error};
+use emdb_core::{Emdb, Error};
 use emdb_journal::{Journal, JournalOptions};
 
 fn filled(dir: &std::path::Path) -> Result<std::path::PathBuf, Error> {

@@ -10,7 +10,7 @@ use std::fs::OpenOptions;
 use std::path::Path;
 
 use common::{sibling, temp_path};
-use emdb::{Emdb, Error};
+use emdb_core::{Emdb, Error};
 
 fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).expect("metadata").len()
@@ -23,7 +23,7 @@ fn file_len(path: &Path) -> u64 {
 fn compaction_shrinks_the_file_as_v1_smoke_expects() -> Result<(), Error> {
     use std::time::Duration;
 
-    use emdb::{EmdbBuilder, Ttl};
+    use emdb_core::{EmdbBuilder, Ttl};
 
     let (_dir, path) = temp_path("emdb-smoke.emdb");
     let open = || {

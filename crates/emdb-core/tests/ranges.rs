@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::ops::{Bound, RangeBounds};
 
 use common::{is_invalid_config, open_ranged, temp_db, temp_path, temp_range_db};
-use emdb::{Emdb, Error};
+use emdb_core::{Emdb, Error};
 use proptest::prelude::*;
 
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;

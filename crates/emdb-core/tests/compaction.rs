@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use emdb::{Emdb, Error};
+use emdb_core::{Emdb, Error};
 
 #[test]
 fn compaction_keeps_exactly_the_live_records_and_shrinks_the_file() -> Result<(), Error> {

@@ -1,7 +1,7 @@
 //! Checkpoints make reopening load the saved indexes and scan only the tail; a missing,
 //! stale or damaged snapshot falls back to a full scan, never to wrong data.
 
-use emdb::{Emdb, Error};
+use emdb_core::{Emdb, Error};
 
 fn fill(db: &Emdb, from: u32, to: u32) -> Result<(), Error> {
     db.insert_many((from..to).map(|i| (format!("key{i:06}"), format!("value{i}"))))
