@@ -2,7 +2,8 @@
 //! (here, below a checkpoint, which the next open does not re-read) is `Corrupted` for its
 //! key: never its bytes, never `None`, never an older version. Single records are checked
 //! by their own CRC, records inside batches too, emdb 1.0's records by their frame's CRC.
-//! `try_iter` reports exactly the keys `get` reports; `iter` skips them.
+//! `try_iter` reports exactly the keys `get` reports; `iter` and range cursors skip them,
+//! `range` reports them. A write over a damaged record, live or replayed, replaces it.
 
 use emdb_core::{Emdb, Error};
 
@@ -191,5 +192,117 @@ fn writing_a_damaged_key_again_repairs_it() -> Result<(), Error> {
     let db = Emdb::open(&path)?;
     assert_eq!(db.get("k3")?.as_deref(), Some(&b"repaired"[..]));
     assert_eq!(db.len()?, 10);
+    Ok(())
+}
+
+/// Zeroes the bytes of the only occurrence of `needle` and the `before` bytes ahead of it.
+fn zero_around(path: &std::path::Path, needle: &[u8], before: usize) {
+    let mut bytes = std::fs::read(path).expect("read");
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the needle is in the file");
+    bytes[at - before..at + needle.len()].fill(0);
+    std::fs::write(path, bytes).expect("write");
+}
+
+/// A zeroed record inside a batch reads with emdb 1.0's insert tag (0x00) and an empty
+/// key; emdb 1.0 wrote no record inside a batch frame, so it is damage: `Corrupted`, never
+/// the key `""` with an empty value.
+#[test]
+fn a_zeroed_record_inside_a_batch_is_corrupted_not_an_empty_key() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("z.emdb");
+    let db = Emdb::open(&path)?;
+    db.insert_many((0..100u32).map(|i| (format!("k{i}"), value(i))))?;
+    db.insert("last", "frame")?;
+    db.checkpoint()?;
+    drop(db);
+    // The record's header and key ("k42") lie just before its value.
+    zero_around(&path, &value(42), 13);
+    let db = Emdb::open(&path)?;
+    assert!(is_corrupted(db.get("k42")));
+    let reported = (0..100u32).filter(|i| db.get(format!("k{i}")).is_err()).count();
+    assert!(db.iter()?.all(|(k, _)| !k.is_empty()), "no empty key is listed");
+    assert!(db.try_iter()?.all(|item| item.map_or(true, |(k, _)| !k.is_empty())));
+    assert_eq!(db.try_iter()?.filter(Result::is_err).count(), reported);
+    Ok(())
+}
+
+/// Writes `long-unique-key` twice (the second time after the checkpoint, in the tail the
+/// next open replays), then `then`, closes, and zeroes the key of the first record, below
+/// the checkpoint: the replayed write must still find and replace that record's slot.
+fn rewrite_over_a_damaged_key(
+    path: &std::path::Path,
+    then: impl FnOnce(&Emdb) -> Result<(), Error>,
+) -> Result<Emdb, Error> {
+    let db = Emdb::open(path)?;
+    db.insert("long-unique-key", "first value")?;
+    for i in 0..10u32 {
+        db.insert(format!("k{i}"), value(i))?;
+    }
+    db.checkpoint()?;
+    then(&db)?;
+    drop(db);
+    let mut bytes = std::fs::read(path)?;
+    let at = bytes
+        .windows(b"long-unique-key".len())
+        .position(|w| w == b"long-unique-key")
+        .expect("the key is in the file");
+    bytes[at..at + b"long-unique-key".len()].fill(0);
+    std::fs::write(path, bytes)?;
+    Emdb::open(path)
+}
+
+/// The replayed write replaces the damaged record's slot (the fingerprint matches and the
+/// bytes cannot tell another key): no phantom entry is left for `len` to count and
+/// `try_iter` to report.
+#[test]
+fn a_write_replayed_over_a_damaged_record_leaves_no_phantom_entry() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("p.emdb");
+    let db = rewrite_over_a_damaged_key(&path, |db| db.insert("long-unique-key", "second value"))?;
+    assert_eq!(db.get("long-unique-key")?.as_deref(), Some(&b"second value"[..]));
+    assert_eq!(db.len()?, 11);
+    assert_eq!(db.try_iter()?.filter(Result::is_err).count(), 0);
+    Ok(())
+}
+
+/// A replayed remove of a key whose record is damaged removes that record's slot: the key
+/// reads absent, as the log says, not `Corrupted`.
+#[test]
+fn a_remove_replayed_over_a_damaged_record_leaves_the_key_absent() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("r.emdb");
+    let db = rewrite_over_a_damaged_key(&path, |db| db.remove("long-unique-key").map(drop))?;
+    assert_eq!(db.get("long-unique-key")?, None);
+    assert_eq!(db.len()?, 10);
+    assert_eq!(db.try_iter()?.filter(Result::is_err).count(), 0);
+    Ok(())
+}
+
+/// A damaged record keeps its place in the range index (by the key its bytes still name):
+/// `range` reports it, a cursor skips it as `iter` does, and the other keys are scanned.
+#[test]
+fn a_range_scan_reports_a_damaged_record_and_a_cursor_skips_it() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("s.emdb");
+    let db = Emdb::builder().path(&path).enable_range_scans(true).build()?;
+    for i in 0..10u32 {
+        db.insert(format!("k{i}"), value(i))?;
+    }
+    db.checkpoint()?;
+    drop(db);
+    flip_inside(&path, &value(3));
+    let db = Emdb::builder().path(&path).enable_range_scans(true).build()?;
+    assert!(is_corrupted(db.range(..)));
+    let scanned: Vec<Vec<u8>> = db.range_iter(..)?.map(|(k, _)| k).collect();
+    let expected: Vec<Vec<u8>> = (0..10u32)
+        .filter(|&i| i != 3)
+        .map(|i| format!("k{i}").into_bytes())
+        .collect();
+    assert_eq!(scanned, expected);
+    assert!(is_corrupted(db.range(b"k3".to_vec()..b"k4".to_vec())));
+    assert_eq!(db.range(b"k4".to_vec()..)?.len(), 6);
     Ok(())
 }

@@ -77,19 +77,41 @@ impl Codec {
             return Ok(None);
         };
         let plain = self.open(stored, loc.offset)?;
-        let corrupted = |reason| Error::Corrupted {
-            offset: loc.offset,
-            reason,
-        };
-        record::verify(&plain).map_err(corrupted)?;
-        if !self.is_sealed() && record::is_unchecked_key_record(&plain) && !frame_holds(view, loc) {
-            return Err(corrupted("record checksum mismatch (its frame's)"));
-        }
+        self.check(&plain, loc, |at, len| view.slice(at, len))
+            .map_err(|reason| Error::Corrupted {
+                offset: loc.offset,
+                reason,
+            })?;
         Ok(Some(plain))
     }
 
-    /// The plain record at `loc` as its bytes stand, unverified: only for comparing the key
-    /// a damaged record still names (see `holds_key`), never for handing bytes out. `None`
+    /// [`Codec::read`]'s verification of `plain`, the opened record at `loc`, with `log`
+    /// the log's bytes: for open's replay, which reads the log before any snapshot exists.
+    pub(crate) fn verify_in_log(&self, plain: &[u8], loc: Location, log: &[u8]) -> bool {
+        self.check(plain, loc, |at, len| {
+            let at = usize::try_from(at).ok()?;
+            log.get(at..at.checked_add(len)?)
+        })
+        .is_ok()
+    }
+
+    /// Verifies the opened record `plain` at `loc`, reading the log through `bytes_at`.
+    fn check<'a>(
+        &self,
+        plain: &[u8],
+        loc: Location,
+        bytes_at: impl Fn(u64, usize) -> Option<&'a [u8]>,
+    ) -> Result<(), &'static str> {
+        record::verify(plain)?;
+        if !self.is_sealed() && record::is_unchecked_key_record(plain) && !frame_holds(bytes_at, loc) {
+            return Err("record checksum mismatch (its frame's)");
+        }
+        Ok(())
+    }
+
+    /// The plain record at `loc` as its bytes stand, unverified: only for placing a damaged
+    /// record in the range index by the key it still names (`range::hashed_keys`), so that
+    /// scans reach and report it, never for handing bytes out. `None`
     /// when it lies beyond the view or does not open.
     pub(crate) fn read_unverified<'a>(&self, view: &'a Snapshot, loc: Location) -> Option<Cow<'a, [u8]>> {
         self.open(view.slice(loc.offset, loc.len as usize)?, loc.offset).ok()
@@ -140,22 +162,22 @@ impl Codec {
     }
 }
 
-/// Whether the record at `loc`, when it fills a frame of its own (emdb 1.0 wrote every
-/// record so), passes that frame's CRC. A record inside a batch frame has no frame of its
-/// own: only development builds before the checked records wrote such records unchecked,
-/// and they pass (compaction rewrites them checked).
-fn frame_holds(view: &Snapshot, loc: Location) -> bool {
+/// Whether the record at `loc` fills a frame of its own that passes its CRC: how an emdb
+/// 1.0 record, which carries no checksum, is verified (emdb 1.0 wrote every record in a
+/// frame of its own, its batches and compactions too). An unchecked record anywhere else
+/// (inside a batch frame, or where no frame header precedes it) was not written by emdb
+/// 1.0 nor by this version: it is damage, such as a zeroed checked record, whose tag then
+/// reads as emdb 1.0's.
+fn frame_holds<'a>(bytes_at: impl Fn(u64, usize) -> Option<&'a [u8]>, loc: Location) -> bool {
     use emdb_journal::frame::{self, Decoded};
     let Some(start) = loc.offset.checked_sub(frame::HEADER_LEN as u64) else {
-        return true;
+        return false;
     };
-    let Some(bytes) = view.slice(start, frame::frame_len(loc.len as usize)) else {
-        return true;
+    let Some(bytes) = bytes_at(start, frame::frame_len(loc.len as usize)) else {
+        return false;
     };
-    if bytes[..frame::HEADER_LEN] != frame::header(loc.len as usize) {
-        return true;
-    }
-    matches!(frame::decode(bytes), Decoded::Frame { .. })
+    bytes[..frame::HEADER_LEN] == frame::header(loc.len as usize)
+        && matches!(frame::decode(bytes), Decoded::Frame { .. })
 }
 
 fn stored_len(len: usize) -> Result<u32> {

@@ -281,10 +281,10 @@ impl Inner {
 }
 
 /// Whether the record at `loc` in `view` is `key` of namespace `ns`: the hash index's key
-/// check on writes. A record that fails its verification is compared by the key its bytes
-/// still name, so that a write of a key whose record was damaged replaces that record (a
-/// repair) instead of leaving it beside the new one; a sealed record that no longer opens
-/// names no key. Any other failure is kept in `failed`.
+/// check on writes. A candidate whose record fails its verification counts as `key`'s
+/// (see [`DAMAGED_IS_THIS_KEY`]), so that a write of a key whose record was damaged
+/// replaces that record (a repair) instead of leaving it beside the new one. Any other
+/// failure is kept in `failed`.
 pub(crate) fn holds_key(
     codec: &Codec,
     view: &emdb_journal::Snapshot,
@@ -294,17 +294,34 @@ pub(crate) fn holds_key(
     failed: &mut Option<Error>,
 ) -> bool {
     match codec.read(view, loc) {
-        Ok(Some(rec)) => record::key_of(&rec) == Some((ns, key)),
+        Ok(Some(rec)) => is_slot_of(&rec, ns, key),
         Ok(None) => false,
-        Err(Error::Corrupted { .. }) => codec
-            .read_unverified(view, loc)
-            .is_some_and(|rec| record::key_of(&rec) == Some((ns, key))),
+        Err(Error::Corrupted { .. }) => DAMAGED_IS_THIS_KEY,
         Err(e) => {
             *failed = Some(e);
             false
         }
     }
 }
+
+/// Whether the verified record `rec` of a hash index slot is `key` of namespace `ns`. The
+/// index holds only inserts: a record of another kind there is damage that passed its
+/// check (a checked tag overwritten by an unchecked one), treated as a failed one.
+pub(crate) fn is_slot_of(rec: &[u8], ns: u32, key: &[u8]) -> bool {
+    match record::key_of(rec) {
+        Some(named) => named == (ns, key),
+        None => DAMAGED_IS_THIS_KEY,
+    }
+}
+
+/// How a write (or a replayed record) treats a slot of the hash index whose fingerprint
+/// matches its key but whose record fails its verification: as its own key's. The bytes
+/// cannot say which key they held (the key itself may be what was damaged), and the slot
+/// belongs to another key only if that key's 48-bit fingerprint collides with this one
+/// in the same shard; a write that left the slot beside its own would leave a phantom
+/// entry that `len` counts and `try_iter` reports, and a remove would leave the key
+/// reading `Corrupted` instead of absent.
+pub(crate) const DAMAGED_IS_THIS_KEY: bool = true;
 
 /// The key of the record at `loc` in `view`: `None` when it lies beyond the view or is not
 /// an insert or remove.

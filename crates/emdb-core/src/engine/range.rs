@@ -54,6 +54,11 @@ type KeySpan = (usize, usize, Location);
 /// The keys of every record `space`'s hash index points at, read in log order
 /// (sequential reads of the map, or of the opened plaintext when the log is encrypted)
 /// and copied into one buffer: the buffer and each key's span.
+///
+/// A record that fails its verification is placed under the key its bytes still name, so
+/// that a scan reaching it reports it as `get` does (`range` fails, a cursor skips it, as
+/// `iter` does); one whose key cannot be read at all cannot be ordered and is left out,
+/// so scans skip it (`get` and `try_iter` still report it).
 fn hashed_keys(space: &Space, codec: &Codec, view: &Snapshot) -> Result<(Vec<u8>, Vec<KeySpan>)> {
     let mut locations: Vec<Location> = Vec::with_capacity(space.index.len());
     space.index.for_each(|loc| locations.push(loc));
@@ -61,7 +66,12 @@ fn hashed_keys(space: &Space, codec: &Codec, view: &Snapshot) -> Result<(Vec<u8>
     let mut keys = Vec::new();
     let mut spans = Vec::with_capacity(locations.len());
     for loc in locations {
-        if let Some(rec) = codec.read(view, loc)?
+        let rec = match codec.read(view, loc) {
+            Ok(rec) => rec,
+            Err(crate::Error::Corrupted { .. }) => codec.read_unverified(view, loc),
+            Err(e) => return Err(e),
+        };
+        if let Some(rec) = rec
             && let Some((_, key)) = record::key_of(&rec)
         {
             spans.push((keys.len(), key.len(), loc));

@@ -397,7 +397,8 @@ impl Replay for Rebuild {
         }
         let codec = &self.codec;
         let target = record::key_of(&plain);
-        // The index's key check: is the earlier record at `l` this record's key?
+        // The index's key check: is the earlier record at `l` this record's key? One that
+        // fails its verification counts as this key's, as on a live write (`holds_key`).
         let key_in_log = |l: Location| -> bool {
             let Some(stored) = usize::try_from(l.offset)
                 .ok()
@@ -405,7 +406,12 @@ impl Replay for Rebuild {
             else {
                 return false;
             };
-            codec.open(stored, l.offset).is_ok_and(|r| record::key_of(&r) == target)
+            match codec.open(stored, l.offset) {
+                Ok(r) if codec.verify_in_log(&r, l, log) => {
+                    target.is_some_and(|(ns, key)| super::is_slot_of(&r, ns, key))
+                }
+                _ => super::DAMAGED_IS_THIS_KEY,
+            }
         };
         match decoded {
             Record::Insert {

@@ -24,7 +24,9 @@ pub(crate) struct Listing {
 /// The live location of `key` in `space` and its plain record, read through `view`. A
 /// slot whose record lies beyond the view was written after the view was taken, by a
 /// writer of another key (the caller holds this key's stripe), so it is not this key's.
-/// A candidate that fails to open is an error unless the key is found elsewhere.
+/// A candidate that fails its verification, or holds no insert (damage: the index holds
+/// only inserts), is `Corrupted` unless the key is found elsewhere or the candidate has
+/// expired.
 fn find<'v>(
     codec: &Codec,
     space: &Space,
@@ -35,13 +37,29 @@ fn find<'v>(
     let mut hit = None;
     let mut failed = None;
     let loc = space.index.get(key, |l| match codec.read(view, l) {
-        Ok(Some(rec)) if record::key_of(&rec) == Some((ns, key)) => {
-            hit = Some(rec);
-            true
-        }
-        Ok(_) => false,
+        Ok(Some(rec)) => match record::key_of(&rec) {
+            Some(named) if named == (ns, key) => {
+                hit = Some(rec);
+                true
+            }
+            // Another key with the same fingerprint.
+            Some(_) => false,
+            // The index holds only inserts: what lies there now is damage.
+            None => {
+                fail(
+                    &mut failed,
+                    l,
+                    Error::Corrupted {
+                        offset: l.offset,
+                        reason: "an indexed record is not an insert",
+                    },
+                );
+                false
+            }
+        },
+        Ok(None) => false,
         Err(e) => {
-            failed = Some(e);
+            fail(&mut failed, l, e);
             false
         }
     });
@@ -49,6 +67,15 @@ fn find<'v>(
         (Some(l), Some(rec), _) => Ok(Some((l, rec))),
         (_, _, Some(e)) => Err(e),
         _ => Ok(None),
+    }
+}
+
+/// Keeps `e`, the failure to read the candidate at `loc`, unless that candidate has
+/// expired: an expired record answers absent whatever its bytes hold, in `get` as in the
+/// iterators (which skip expired entries before reading them).
+fn fail(failed: &mut Option<Error>, loc: Location, e: Error) {
+    if !expired_now(&loc) {
+        *failed = Some(e);
     }
 }
 

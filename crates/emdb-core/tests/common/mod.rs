@@ -19,6 +19,7 @@ use emdb_core::{Emdb, EmdbBuilder};
 
 #[cfg(feature = "async")]
 pub mod aio;
+pub mod damage;
 
 /// How long a test waits for something that must happen before it calls it a hang. Not a
 /// timing assertion: every wait here finishes in milliseconds unless the code is broken.
