@@ -57,8 +57,10 @@ type KeySpan = (usize, usize, Location);
 ///
 /// A record that fails its verification is placed under the key its bytes still name, so
 /// that a scan reaching it reports it as `get` does (`range` fails, a cursor skips it, as
-/// `iter` does); one whose key cannot be read at all cannot be ordered and is left out,
-/// so scans skip it (`get` and `try_iter` still report it).
+/// `iter` does) and the other keys stay scannable. One whose key cannot be read at all (a
+/// sealed record that no longer opens, a destroyed header) cannot be ordered: the build
+/// fails with its error, so scans report it rather than skip a key that may lie in their
+/// range, and the next scan tries again.
 fn hashed_keys(space: &Space, codec: &Codec, view: &Snapshot) -> Result<(Vec<u8>, Vec<KeySpan>)> {
     let mut locations: Vec<Location> = Vec::with_capacity(space.index.len());
     space.index.for_each(|loc| locations.push(loc));
@@ -68,7 +70,10 @@ fn hashed_keys(space: &Space, codec: &Codec, view: &Snapshot) -> Result<(Vec<u8>
     for loc in locations {
         let rec = match codec.read(view, loc) {
             Ok(rec) => rec,
-            Err(crate::Error::Corrupted { .. }) => codec.read_unverified(view, loc),
+            Err(e @ crate::Error::Corrupted { .. }) => match codec.read_unverified(view, loc) {
+                Some(rec) if record::key_of(&rec).is_some() => Some(rec),
+                _ => return Err(e),
+            },
             Err(e) => return Err(e),
         };
         if let Some(rec) = rec
