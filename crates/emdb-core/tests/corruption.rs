@@ -277,31 +277,26 @@ fn read_every_namespace(db: &emdb_core::Emdb, prefix: &str, out: &mut String) {
             }
             Err(e) => line(format!("try {name} {}", error_word(&e))),
         }
-        match handle.items() {
-            Ok(items) => items
-                .iter()
-                .for_each(|(k, v)| line(format!("iter {name} {} {}", hex(k), hex(v)))),
-            Err(e) => line(format!("iter {name} {}", error_word(&e))),
-        }
         match handle.len() {
             Ok(n) => line(format!("len {name} {n}")),
             Err(e) => line(format!("len {name} {}", error_word(&e))),
         }
-        match handle.range_all() {
-            Ok(items) => {
-                line(format!("range {name} ok"));
-                items
-                    .iter()
-                    .for_each(|(k, v)| line(format!("ranged {name} {} {}", hex(k), hex(v))));
-            }
-            Err(e) => line(format!("range {name} {}", error_word(&e))),
-        }
-        match handle.cursor_items() {
+        let range = handle.range_all();
+        line(format!(
+            "range {name} {}",
+            range.as_ref().map_or_else(error_word, |_| "ok".to_owned())
+        ));
+        let mut pairs = |word: &str, items: emdb_core::Result<Vec<damage::Pair>>| match items {
             Ok(items) => items
                 .iter()
-                .for_each(|(k, v)| line(format!("cursor {name} {} {}", hex(k), hex(v)))),
-            Err(e) => line(format!("cursor {name} {}", error_word(&e))),
+                .for_each(|(k, v)| line(format!("{word} {name} {} {}", hex(k), hex(v)))),
+            Err(e) => line(format!("{word} {name} {}", error_word(&e))),
+        };
+        if range.is_ok() {
+            pairs("ranged", range);
         }
+        pairs("iter", handle.items());
+        pairs("cursor", handle.cursor_items());
     }
 }
 

@@ -254,6 +254,15 @@ fn rewrite_over_a_damaged_key(
     Emdb::open(path)
 }
 
+/// Checks what [`rewrite_over_a_damaged_key`] leaves: `long-unique-key` reads `expected`,
+/// `len` is `len`, and nothing is reported damaged.
+fn reads_clean(db: &Emdb, expected: Option<&[u8]>, len: usize) -> Result<(), Error> {
+    assert_eq!(db.get("long-unique-key")?.as_deref(), expected);
+    assert_eq!(db.len()?, len);
+    assert_eq!(db.try_iter()?.filter(Result::is_err).count(), 0);
+    Ok(())
+}
+
 /// The replayed write replaces the damaged record's slot (the fingerprint matches and the
 /// bytes cannot tell another key): no phantom entry is left for `len` to count and
 /// `try_iter` to report.
@@ -262,10 +271,7 @@ fn a_write_replayed_over_a_damaged_record_leaves_no_phantom_entry() -> Result<()
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("p.emdb");
     let db = rewrite_over_a_damaged_key(&path, |db| db.insert("long-unique-key", "second value"))?;
-    assert_eq!(db.get("long-unique-key")?.as_deref(), Some(&b"second value"[..]));
-    assert_eq!(db.len()?, 11);
-    assert_eq!(db.try_iter()?.filter(Result::is_err).count(), 0);
-    Ok(())
+    reads_clean(&db, Some(b"second value"), 11)
 }
 
 /// A replayed remove of a key whose record is damaged removes that record's slot: the key
@@ -275,10 +281,7 @@ fn a_remove_replayed_over_a_damaged_record_leaves_the_key_absent() -> Result<(),
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("r.emdb");
     let db = rewrite_over_a_damaged_key(&path, |db| db.remove("long-unique-key").map(drop))?;
-    assert_eq!(db.get("long-unique-key")?, None);
-    assert_eq!(db.len()?, 10);
-    assert_eq!(db.try_iter()?.filter(Result::is_err).count(), 0);
-    Ok(())
+    reads_clean(&db, None, 10)
 }
 
 /// A damaged record keeps its place in the range index (by the key its bytes still name):
