@@ -1,9 +1,14 @@
 //! Compaction: only live records are kept, the file shrinks, nothing is lost, and readers
 //! and writers carry on while it runs.
 
+mod common;
+
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
 
+use common::HANG;
 use emdb_core::{Emdb, Error};
 
 #[test]
@@ -53,10 +58,25 @@ fn compaction_keeps_exactly_the_live_records_and_shrinks_the_file() -> Result<()
     Ok(())
 }
 
+/// Whether `op` ran entirely while the compaction's scratch file existed: begun after the
+/// copy started (the capture that creates the file pauses writers only briefly, before)
+/// and ended before the copy was renamed into place (the final pause). Only a write or
+/// read that does not wait for the copy can do that.
+fn during_the_copy(scratch: &Path, op: impl FnOnce() -> Result<(), Error>) -> Result<bool, Error> {
+    let before = scratch.exists();
+    op()?;
+    Ok(before && scratch.exists())
+}
+
+/// Writers and readers are not held back by a compaction's copy: each counts the calls it
+/// made entirely during one (see [`during_the_copy`]), and compactions run until both
+/// have made one. Were the copy made under the writers' pause (as emdb 1.0 did), no call
+/// would ever count, and the test would fail after `common::HANG`.
 #[test]
 fn writers_and_readers_carry_on_during_compaction() -> Result<(), Error> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("live.emdb");
+    let scratch = dir.path().join("live.emdb.compact.tmp");
     let db = Emdb::open(&path)?;
     for i in 0..20_000u64 {
         db.insert(format!("base{i}"), i.to_le_bytes().to_vec())?;
@@ -66,16 +86,22 @@ fn writers_and_readers_carry_on_during_compaction() -> Result<(), Error> {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let written = Arc::new(AtomicU64::new(0));
+    let (wrote_during, read_during) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let writer = {
-        let db = db.clone();
-        let stop = Arc::clone(&stop);
-        let written = Arc::clone(&written);
+        let (db, scratch) = (db.clone(), scratch.clone());
+        let (stop, written, during) = (Arc::clone(&stop), Arc::clone(&written), Arc::clone(&wrote_during));
         std::thread::spawn(move || -> Result<(), Error> {
             let mut i = 0u64;
             while !stop.load(Ordering::Acquire) {
-                db.insert(format!("new{i}"), i.to_le_bytes().to_vec())?;
-                if i.is_multiple_of(3) {
-                    db.remove(format!("base{i}"))?;
+                let overlapped = during_the_copy(&scratch, || {
+                    db.insert(format!("new{i}"), i.to_le_bytes().to_vec())?;
+                    if i.is_multiple_of(3) {
+                        db.remove(format!("base{i}"))?;
+                    }
+                    Ok(())
+                })?;
+                if overlapped {
+                    during.fetch_add(1, Ordering::AcqRel);
                 }
                 i += 1;
                 written.store(i, Ordering::Release);
@@ -84,38 +110,63 @@ fn writers_and_readers_carry_on_during_compaction() -> Result<(), Error> {
         })
     };
     let reader = {
-        let db = db.clone();
-        let stop = Arc::clone(&stop);
-        std::thread::spawn(move || -> Result<u64, Error> {
+        let (db, scratch) = (db.clone(), scratch.clone());
+        let (stop, during) = (Arc::clone(&stop), Arc::clone(&read_during));
+        std::thread::spawn(move || -> Result<(), Error> {
             let mut reads = 0u64;
             while !stop.load(Ordering::Acquire) {
                 let i = reads % 20_000;
-                if let Some(v) = db.get(format!("base{i}"))? {
-                    assert_eq!(
-                        v,
-                        (i + 1).to_le_bytes().to_vec(),
-                        "a reader saw a stale or foreign value"
-                    );
+                let overlapped = during_the_copy(&scratch, || {
+                    if let Some(v) = db.get(format!("base{i}"))? {
+                        assert_eq!(
+                            v,
+                            (i + 1).to_le_bytes().to_vec(),
+                            "a reader saw a stale or foreign value"
+                        );
+                    }
+                    Ok(())
+                })?;
+                if overlapped {
+                    during.fetch_add(1, Ordering::AcqRel);
                 }
                 reads += 1;
             }
-            Ok(reads)
+            Ok(())
         })
     };
-    while written.load(Ordering::Acquire) < 200 {
-        std::thread::yield_now();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < HANG, "gave up waiting: {what}");
+            std::thread::yield_now();
+        }
+    };
+    wait_for("the writer's first writes", &|| written.load(Ordering::Acquire) >= 200);
+    let start = Instant::now();
+    let mut compactions = 0;
+    while wrote_during.load(Ordering::Acquire) == 0 || read_during.load(Ordering::Acquire) == 0 {
+        assert!(
+            start.elapsed() < HANG,
+            "{compactions} compactions, and no write or no read ran during one's copy"
+        );
+        db.compact()?;
+        compactions += 1;
     }
-    let before = written.load(Ordering::Acquire);
-    db.compact()?;
+    eprintln!(
+        "{compactions} compaction(s): {} writes and {} reads during a copy",
+        wrote_during.load(Ordering::Acquire),
+        read_during.load(Ordering::Acquire)
+    );
     let during = written.load(Ordering::Acquire);
-    assert!(during > before, "no write finished while the compaction ran");
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    wait_for("writes after the compaction", &|| {
+        written.load(Ordering::Acquire) >= during + 100
+    });
     stop.store(true, Ordering::Release);
     writer.join().expect("writer")?;
-    assert!(reader.join().expect("reader")? > 0);
+    reader.join().expect("reader")?;
+    assert!(!scratch.exists(), "the scratch file was renamed into place");
     let total = written.load(Ordering::Acquire);
-    assert!(total > during, "writes went on after the compaction too");
-    // Every write, before, during and after the compaction, is there.
+    // Every write, before, during and after the compactions, is there.
     for i in 0..total {
         assert_eq!(db.get(format!("new{i}"))?, Some(i.to_le_bytes().to_vec()), "new{i}");
         let base = db.get(format!("base{i}"))?;

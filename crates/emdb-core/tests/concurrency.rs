@@ -6,19 +6,21 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread;
+use std::time::Instant;
 
-use common::{sibling, temp_db, temp_path, temp_range_db, writer_key as key, writer_value as value};
+use common::{HANG, sibling, temp_db, temp_path, temp_range_db, writer_key as key, writer_value as value};
 use emdb_core::{Emdb, Error};
 
 const WRITERS: u64 = 4;
 const KEYS_PER_WRITER: u64 = 50;
 const ROUNDS: u64 = 40;
 
-/// Writer `w` writes each of its keys once per round, each writer through a different API.
-fn run_writer(db: &Emdb, w: u64) -> Result<(), Error> {
+/// Writer `w` writes each of its keys once per round, each writer through a different API,
+/// calling `after_round` after each round.
+fn run_writer(db: &Emdb, w: u64, mut after_round: impl FnMut(u64)) -> Result<(), Error> {
     for round in 0..ROUNDS {
         match w {
             0 => {
@@ -40,6 +42,7 @@ fn run_writer(db: &Emdb, w: u64) -> Result<(), Error> {
                 }
             }
         }
+        after_round(round);
     }
     Ok(())
 }
@@ -82,30 +85,46 @@ fn writers_and_readers_lose_nothing_and_the_index_equals_the_log() -> Result<(),
         })
         .collect();
     // Checkpoints taken while the writers write: the last one plus the log after it must
-    // give back exactly the final state.
-    let writing = Arc::new(AtomicBool::new(true));
+    // give back exactly the final state. One after each round of writer 0 (rounds that
+    // queued up meanwhile share one), until writer 0 is done; halfway through, writer 0
+    // waits for the first, so at least one is taken with writes still to come.
+    let (round_done, rounds) = mpsc::channel::<u64>();
+    let (first_done, first) = mpsc::channel::<()>();
     let checkpointer = {
-        let (db, writing) = (db.clone(), Arc::clone(&writing));
+        let db = db.clone();
         thread::spawn(move || -> Result<u32, Error> {
             let mut n = 0;
-            while writing.load(Ordering::Acquire) {
+            while rounds.recv().is_ok() {
+                while rounds.try_recv().is_ok() {}
                 db.checkpoint()?;
                 n += 1;
-                thread::sleep(std::time::Duration::from_millis(5));
+                if n == 1 {
+                    let _ = first_done.send(());
+                }
             }
             Ok(n)
         })
     };
+    let mut writer0 = Some((round_done, first));
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
             let db = db.clone_handle();
-            thread::spawn(move || run_writer(&db, w))
+            let signals = writer0.take();
+            thread::spawn(move || {
+                run_writer(&db, w, |round| {
+                    if let Some((round_done, first)) = &signals {
+                        round_done.send(round).expect("the checkpointer runs");
+                        if round == ROUNDS / 2 {
+                            first.recv_timeout(HANG).expect("a checkpoint while the writers write");
+                        }
+                    }
+                })
+            })
         })
         .collect();
     for w in writers {
         w.join().expect("writer thread")?;
     }
-    writing.store(false, Ordering::Release);
     done.store(true, Ordering::Release);
     for r in readers {
         r.join().expect("reader thread")?;
@@ -236,21 +255,21 @@ fn number(v: Option<Vec<u8>>) -> u64 {
     v.map_or(0, |v| String::from_utf8(v).expect("utf-8").parse().expect("number"))
 }
 
-/// Runs `check` on a thread of its own, again and again until `done`; the thread returns
-/// how many checks it made.
+/// Runs `check` on a thread of its own, again and again until `done`, counting the checks
+/// made in `checks`.
 fn keep_checking(
     db: &Emdb,
     done: &Arc<AtomicBool>,
+    checks: &Arc<AtomicU64>,
     check: impl Fn(&Emdb) -> Result<(), Error> + Send + 'static,
-) -> thread::JoinHandle<Result<u64, Error>> {
-    let (db, done) = (db.clone(), Arc::clone(done));
+) -> thread::JoinHandle<Result<(), Error>> {
+    let (db, done, checks) = (db.clone(), Arc::clone(done), Arc::clone(checks));
     thread::spawn(move || {
-        let mut checks = 0;
         while !done.load(Ordering::Acquire) {
             check(&db)?;
-            checks += 1;
+            checks.fetch_add(1, Ordering::AcqRel);
         }
-        Ok(checks)
+        Ok(())
     })
 }
 
@@ -260,34 +279,47 @@ fn keep_checking(
 /// replace it: a later read of `b` gives at least `x`. Were a commit applied key by key
 /// (a before b, as the transaction's key order has it), a reader could get the new `a`
 /// and then the old `b`. An iterator's snapshot, and a page of a range scan, must hold
-/// `a == b` exactly.
+/// `a == b` exactly. The writer goes on past `COMMITS` until every reader has made two
+/// checks since the first commit, so each made at least one entirely among the commits.
 #[test]
 fn readers_never_observe_half_a_batch() -> Result<(), Error> {
     const COMMITS: u64 = 3000;
     let (_dir, _path, db) = temp_range_db();
     db.insert_many([("a", "0"), ("b", "0")])?;
     let done = Arc::new(AtomicBool::new(false));
-    let point_reader = keep_checking(&db, &done, |db| {
+    let counts: [Arc<AtomicU64>; 3] = Default::default();
+    let point_reader = keep_checking(&db, &done, &counts[0], |db| {
         let a = number(db.get("a")?);
         let b = number(db.get("b")?);
         assert!(b >= a, "read a = {a} and then b = {b}: half a batch was visible");
         Ok(())
     });
-    let snapshot_reader = keep_checking(&db, &done, |db| {
+    let snapshot_reader = keep_checking(&db, &done, &counts[1], |db| {
         let snap: BTreeMap<Vec<u8>, Vec<u8>> = db.iter()?.collect();
         let a = number(snap.get(b"a".as_slice()).cloned());
         let b = number(snap.get(b"b".as_slice()).cloned());
         assert_eq!(a, b, "a snapshot holds half a batch");
         Ok(())
     });
-    let range_reader = keep_checking(&db, &done, |db| {
+    let range_reader = keep_checking(&db, &done, &counts[2], |db| {
         let page = db.range(b"a".to_vec()..=b"b".to_vec())?;
         let a = number(page.first().map(|(_, v)| v.clone()));
         let b = number(page.get(1).map(|(_, v)| v.clone()));
         assert_eq!(a, b, "a range scan holds half a batch");
         Ok(())
     });
-    for n in 1..=COMMITS {
+    let at_start: Vec<u64> = counts.iter().map(|c| c.load(Ordering::Acquire)).collect();
+    let all_checked_twice = || {
+        counts
+            .iter()
+            .zip(&at_start)
+            .all(|(c, &start)| c.load(Ordering::Acquire) >= start + 2)
+    };
+    let begun = Instant::now();
+    let mut n = 0;
+    while n < COMMITS || !all_checked_twice() {
+        assert!(begun.elapsed() < HANG, "a reader made no check during {n} commits");
+        n += 1;
         let v = n.to_string();
         if n.is_multiple_of(2) {
             db.transaction(|tx| {
@@ -299,14 +331,10 @@ fn readers_never_observe_half_a_batch() -> Result<(), Error> {
         }
     }
     done.store(true, Ordering::Release);
-    let point_checks = point_reader.join().expect("point reader")?;
-    let snapshot_checks = snapshot_reader.join().expect("snapshot reader")?;
-    let range_checks = range_reader.join().expect("range reader")?;
-    assert!(
-        point_checks > 0 && snapshot_checks > 0 && range_checks > 0,
-        "the readers ran"
-    );
-    assert_eq!(number(db.get("a")?), COMMITS);
-    assert_eq!(number(db.get("b")?), COMMITS);
+    point_reader.join().expect("point reader")?;
+    snapshot_reader.join().expect("snapshot reader")?;
+    range_reader.join().expect("range reader")?;
+    assert_eq!(number(db.get("a")?), n);
+    assert_eq!(number(db.get("b")?), n);
     Ok(())
 }

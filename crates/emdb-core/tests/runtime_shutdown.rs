@@ -8,19 +8,19 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, mpsc};
+use std::time::Instant;
 
-use common::HANG;
 use common::aio::filled;
+use common::{HANG, eventually};
 use emdb_async::{MAX_AHEAD, stream_iter};
 use tokio::runtime::{Builder, Runtime};
 use tokio_stream::StreamExt;
 
 /// Runs `scenario` on its own thread; fails if it panics or does not finish in time.
 fn must_finish<T: Send + 'static>(scenario: impl FnOnce() -> T + Send + 'static) -> T {
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel();
     let worker = std::thread::spawn(move || {
         let out = scenario();
         let _ = done_tx.send(());
@@ -28,9 +28,9 @@ fn must_finish<T: Send + 'static>(scenario: impl FnOnce() -> T + Send + 'static)
     });
     match done_rx.recv_timeout(HANG) {
         // A panicking scenario drops the sender early: join reports the panic.
-        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => worker.join().expect("the scenario panicked"),
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => worker.join().expect("the scenario panicked"),
         // Left running: joining it would hang the test too.
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("the scenario hung"),
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the scenario hung"),
     }
 }
 
@@ -62,8 +62,13 @@ fn drop_runtime_mid_stream(multi_thread: bool, range: bool) -> usize {
             assert!(stream.next().await.is_some());
             read += 1;
         }
-        // Let the pump fill the channel and park.
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // The pump fills the channel as far as it does before it waits for room (more
+        // than half: it waits for room for up to half a channel at a time).
+        eventually("the pump fills the channel", || {
+            let rx = stream.as_ref();
+            rx.len() > rx.max_capacity() / 2
+        })
+        .await;
         (dir, stream, read)
     });
     drop(rt);
@@ -91,20 +96,33 @@ fn dropping_a_multi_thread_runtime_with_an_open_stream() {
     drops_mid_stream_finish(true);
 }
 
-/// The runtime goes away while the pump is fetching a chunk on the blocking pool (the
-/// iterator is slow): the fetch finishes, the pump is dropped, nothing hangs.
+/// The item at which the iterator of [`shutting_down_while_a_chunk_is_fetched`] stops
+/// until the runtime is shutting down: inside the first trip's second chunk (128..256),
+/// after the first chunk was handed over.
+const STOP_AT: usize = 200;
+
+/// The runtime goes away while the pump is fetching a chunk on the blocking pool: the
+/// iterator stops in the middle of a chunk and goes on only once the pump is gone (the
+/// stream's channel has no sender left), while the runtime's shutdown waits for the
+/// fetch. The fetch finishes, the shutdown returns, nothing hangs.
 #[test]
 fn shutting_down_while_a_chunk_is_fetched() {
     let taken = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&taken);
     let (received, total) = must_finish(move || {
         let rt = runtime(true);
-        let slow = (0..10_000usize).inspect(move |_| {
+        let (fetching_tx, fetching) = mpsc::channel();
+        let (resume, resume_rx) = mpsc::channel::<()>();
+        let stopping = (0..10_000usize).inspect(move |&i| {
             counter.fetch_add(1, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_micros(200));
+            if i == STOP_AT {
+                let _ = fetching_tx.send(());
+                // Gone (`Err`) when the test has failed already: then go on.
+                let _ = resume_rx.recv_timeout(HANG);
+            }
         });
         let (stream, received) = rt.block_on(async {
-            let mut stream = stream_iter(slow).unwrap();
+            let mut stream = stream_iter(stopping).unwrap();
             let mut received = 0;
             while received < 70 {
                 assert_eq!(stream.next().await, Some(received));
@@ -112,11 +130,20 @@ fn shutting_down_while_a_chunk_is_fetched() {
             }
             (stream, received)
         });
-        rt.shutdown_timeout(HANG);
+        fetching.recv_timeout(HANG).expect("the pump fetches the second chunk");
+        let shutdown = std::thread::spawn(move || rt.shutdown_timeout(HANG));
+        let start = Instant::now();
+        while !stream.as_ref().is_closed() {
+            assert!(start.elapsed() < HANG, "the runtime's shutdown never dropped the pump");
+            std::thread::yield_now();
+        }
+        assert!(!shutdown.is_finished(), "the shutdown did not wait for the fetch");
+        resume.send(()).expect("the iterator waits");
+        shutdown.join().expect("the shutdown");
         let rest = runtime(false).block_on(stream.fold(0usize, |n, _| n + 1));
         (received, received + rest)
     });
-    assert!(total >= received && total < 10_000, "{total} records");
+    assert!(total >= received && total <= STOP_AT, "{total} records");
     assert!(taken.load(Ordering::SeqCst) < 10_000, "the iterator ran to its end");
 }
 

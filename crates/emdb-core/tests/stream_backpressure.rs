@@ -11,22 +11,27 @@
 
 mod common;
 
+use common::aio::filled;
+use common::{eventually, index_of, key, value};
+use emdb_async::{MAX_AHEAD, stream_iter};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-
-use common::aio::filled;
-use common::{index_of, key, value};
-use emdb_async::{MAX_AHEAD, stream_iter};
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 
 const RECORDS: usize = 100_000;
 
-/// A consumer that falls behind: it sleeps every `every` items.
-async fn dawdle(i: usize, every: usize) {
+/// A consumer that falls behind: every `every` items it waits until the producer has run
+/// as far ahead as it does before it waits for room (the stream's channel more than half
+/// full: the pump waits for room for up to half a channel at a time), or has finished.
+async fn dawdle<T>(stream: &ReceiverStream<T>, i: usize, every: usize) {
     if i % every == every - 1 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        let rx = stream.as_ref();
+        eventually("the producer runs ahead", || {
+            rx.len() > rx.max_capacity() / 2 || rx.is_closed()
+        })
+        .await;
     } else {
         tokio::task::yield_now().await;
     }
@@ -49,11 +54,12 @@ async fn producer_is_held_back() {
             "producer {lead} items ahead of the consumer (bound {MAX_AHEAD})"
         );
         max_lead = max_lead.max(lead);
-        dawdle(received, 1000).await;
+        dawdle(&stream, received, 1000).await;
     }
     assert_eq!(received, RECORDS);
     assert_eq!(taken.load(Ordering::SeqCst), RECORDS);
-    // The producer did run ahead as far as the channel allows: the bound was tested.
+    // The producer did run ahead as far as the channel allows (the consumer waits for it
+    // to, every thousand items): the bound was tested.
     assert!(
         max_lead >= 64,
         "max lead {max_lead}: the consumer was never the slower side"
@@ -89,7 +95,7 @@ async fn range_stream_producer_never_reads_far_ahead() {
             assert!(db.remove(key(i + AHEAD)).await.unwrap().is_some());
         }
         got.push(i);
-        dawdle(got.len(), 5000).await;
+        dawdle(&stream, got.len(), 5000).await;
     }
     // (i - AHEAD) % EVERY == 0 means i - AHEAD was received (AHEAD % EVERY != 0, so it was
     // not itself removed): i was removed before the cursor reached it.
@@ -109,7 +115,7 @@ async fn iter_stream_gives_every_record_once_to_a_slow_consumer() {
         let i = index_of(&k);
         assert_eq!(v, value(i));
         assert!(seen.insert(i), "record {i} twice");
-        dawdle(seen.len(), 2000).await;
+        dawdle(&stream, seen.len(), 2000).await;
     }
     assert_eq!(seen.len(), RECORDS);
 
@@ -118,7 +124,7 @@ async fn iter_stream_gives_every_record_once_to_a_slow_consumer() {
     while let Some(k) = keys.next().await {
         assert!(index_of(&k) < RECORDS);
         count += 1;
-        dawdle(count, 2000).await;
+        dawdle(&keys, count, 2000).await;
     }
     assert_eq!(count, RECORDS);
 }

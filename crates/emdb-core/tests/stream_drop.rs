@@ -14,7 +14,6 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use common::aio::filled;
 use common::{HANG, eventually};
@@ -43,6 +42,12 @@ impl Drop for Endless {
     }
 }
 
+/// How far ahead of its consumer a pump always reads before it waits, once the consumer
+/// stops: more than half its channel (it waits for room for up to half a channel at a
+/// time: 33 of 64 at least), the rest of the chunk it is sending, and the next chunk (128)
+/// in the hand-off. (Each trip ends with a chunk in the hand-off, so there always is one.)
+const STALLED_AHEAD: usize = 160;
+
 async fn dropping_stops_the_pump(received_before_drop: usize) {
     let (taken, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
     let endless = Endless {
@@ -53,17 +58,20 @@ async fn dropping_stops_the_pump(received_before_drop: usize) {
     for expected in 0..received_before_drop {
         assert_eq!(stream.next().await, Some(expected));
     }
-    // Let the producer fill everything it may.
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The producer runs as far ahead as it does before it waits: the bound below is met
+    // with the channel full and chunks in flight, the case it is there for.
+    eventually("the producer runs ahead", || {
+        taken.load(Ordering::SeqCst) >= received_before_drop + STALLED_AHEAD
+    })
+    .await;
     drop(stream);
     eventually("the pump drops the iterator", || dropped.load(Ordering::SeqCst)).await;
+    // The iterator is gone, so its count is final: nothing can read it again.
     let after_drop = taken.load(Ordering::SeqCst);
     assert!(
         after_drop <= received_before_drop + MAX_AHEAD,
         "read {after_drop} items for {received_before_drop} received"
     );
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(taken.load(Ordering::SeqCst), after_drop, "the pump kept reading");
 }
 
 #[tokio::test]
@@ -78,8 +86,9 @@ async fn dropping_a_stream_stops_the_pump_multi_thread() {
     dropping_stops_the_pump(1).await;
 }
 
-/// An endless iterator that records the thread it is dropped on.
+/// An endless iterator that counts its items and records the thread it is dropped on.
 struct DropsOn {
+    taken: Arc<AtomicUsize>,
     thread: Arc<std::sync::Mutex<Option<std::thread::ThreadId>>>,
 }
 
@@ -87,6 +96,7 @@ impl Iterator for DropsOn {
     type Item = u64;
 
     fn next(&mut self) -> Option<u64> {
+        self.taken.fetch_add(1, Ordering::SeqCst);
         Some(7)
     }
 }
@@ -104,14 +114,20 @@ impl Drop for DropsOn {
 #[tokio::test]
 async fn a_dropped_stream_drops_its_iterator_on_the_blocking_pool() {
     for round in 0..20 {
-        let thread = Arc::new(std::sync::Mutex::new(None));
+        let (taken, thread) = (Arc::new(AtomicUsize::new(0)), Arc::new(std::sync::Mutex::new(None)));
         let mut stream = stream_iter(DropsOn {
+            taken: Arc::clone(&taken),
             thread: Arc::clone(&thread),
         })
         .unwrap();
         assert_eq!(stream.next().await, Some(7));
-        // The producer fills everything it may, then stops with its hand-off queued.
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        // The producer fills the channel while its first trip reads two chunks of 128: the
+        // second goes to the hand-off with the iterator, queued behind the first, which the
+        // pump is still sending into the full channel.
+        eventually("the first trip reads its two chunks", || {
+            taken.load(Ordering::SeqCst) >= 256
+        })
+        .await;
         drop(stream);
         eventually("the iterator is dropped", || thread.lock().unwrap().is_some()).await;
         assert_ne!(
@@ -145,6 +161,12 @@ async fn dropping_a_range_stream_releases_the_database() {
     assert_eq!(reopened.map(|db| db.len().ok()), Some(Some(100_000)));
 }
 
+/// Whether a stream's pump has filled its channel as far as it does before it waits for
+/// room: more than half (it waits for room for up to half a channel at a time).
+fn waits_for_room<T>(rx: &tokio::sync::mpsc::Receiver<T>) -> bool {
+    rx.len() > rx.max_capacity() / 2
+}
+
 #[test]
 fn idle_streams_hold_no_blocking_thread() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -170,7 +192,12 @@ fn idle_streams_hold_no_blocking_thread() {
                 db.iter_stream().await.unwrap(),
             ];
             let idle_ns = ns.keys_stream().await.unwrap();
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // Every pump has run ahead until it waits for room, so each has had its trips
+            // on the one blocking thread.
+            eventually("the idle streams' pumps wait for room", || {
+                idle.iter().all(|s| waits_for_room(s.as_ref())) && waits_for_room(idle_ns.as_ref())
+            })
+            .await;
             db.insert("late", "1").await.unwrap();
             assert_eq!(db.get("late").await.unwrap(), Some(b"1".to_vec()));
             assert_eq!(ns.len().await.unwrap(), 1000);

@@ -118,12 +118,19 @@ pub(crate) fn acquire(data: &Path, crate_version: &str) -> Result<JournalLock> {
         "{HOLDER_MAGIC}1\npid={}\nacquired_at={acquired}\ncrate_version={crate_version}\n",
         std::process::id()
     );
-    let written = private_options()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&holder_path)
-        .and_then(|mut f| f.write_all(body.as_bytes()));
+    // Made anew, never rewritten in place, so that taking the lock needs a writable
+    // directory even when a holder that died left its file: a store writes beside the
+    // data file (checkpoints, compaction, recovery), and a read-only directory is better
+    // refused here, naming the permission, than found by the first checkpoint.
+    let written = match std::fs::remove_file(&holder_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => private_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&holder_path)
+            .and_then(|mut f| f.write_all(body.as_bytes())),
+    };
     if let Err(source) = written {
         return Err(Error::Lock {
             path: holder_path,

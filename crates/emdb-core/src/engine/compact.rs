@@ -15,7 +15,8 @@
 //!    of the file they started on.
 //!
 //! A crash before the rename leaves the database as it was (the scratch file is removed
-//! at the next open); after it, the new log is complete and synced.
+//! at the next open; a failure, such as a full disk, removes it at once); after it, the
+//! new log is complete and synced.
 //!
 //! Backup is steps 1 and 2 into `<target>.backup.tmp`, then the rename over `<target>`.
 
@@ -255,12 +256,23 @@ impl Inner {
         let _one = self.compacting.lock();
         let data = self.data_path().to_path_buf();
         let scratch = sibling(&data, ".compact.tmp");
+        let swapped = self.compact_into(&data, &scratch);
+        if swapped.is_err() {
+            remove_scratch(&scratch);
+        }
+        swapped?;
+        self.write_checkpoint()
+    }
+
+    /// Copies the live records to `scratch` and swaps it in for `data` (compaction's steps
+    /// 1 to 4).
+    fn compact_into(&self, data: &Path, scratch: &Path) -> Result<()> {
         let captured = self.capture()?;
-        let mut target = self.copy_live(&captured, &scratch, true, self.rewritten_codec())?;
+        let mut target = self.copy_live(&captured, scratch, true, self.rewritten_codec())?;
         // The new files replace the old by rename: they take the old ones' permission
         // bits (a database shared 0640 stays so; new files are created owner-only).
-        keep_permissions(&data, &scratch)?;
-        keep_permissions(&sibling(&data, ".meta"), &sibling(&scratch, ".meta"))?;
+        keep_permissions(data, scratch)?;
+        keep_permissions(&sibling(data, ".meta"), &sibling(scratch, ".meta"))?;
         if self.range_scans {
             // A range index nobody has built yet (see `Space`) stays unbuilt in the copy;
             // a built one is filled in one sorted pass and kept in step from then on.
@@ -302,14 +314,14 @@ impl Inner {
                 mut spaces,
                 ..
             } = target;
-            journal.relocate(&data)?;
+            journal.relocate(data)?;
             let default = spaces
                 .remove(&0)
                 .unwrap_or_else(|| Arc::new(Space::new(0, self.range_scans)));
             self.state.store(Arc::new(State::new(journal, codec, spaces, default)));
             self.checkpointed.store(0, std::sync::atomic::Ordering::Release);
         }
-        self.write_checkpoint()
+        Ok(())
     }
 
     /// Writes a compacted copy of the database to `target` (and `<target>.meta`) through
@@ -334,10 +346,28 @@ impl Inner {
             return Err(Error::InvalidConfig("the backup target is the database itself"));
         }
         let scratch = sibling(&resolved, ".backup.tmp");
+        let copied = self.backup_into(&resolved, &scratch);
+        if copied.is_err() {
+            remove_scratch(&scratch);
+        }
+        copied
+    }
+
+    fn backup_into(&self, target: &Path, scratch: &Path) -> Result<()> {
         let captured = self.capture()?;
-        let copy = self.copy_live(&captured, &scratch, false, self.rewritten_codec())?;
+        let copy = self.copy_live(&captured, scratch, false, self.rewritten_codec())?;
         let mut journal = copy.journal;
-        journal.relocate(&resolved)?;
+        journal.relocate(target)?;
         Ok(())
     }
+}
+
+/// Removes the scratch log of a compaction or backup that failed, and its sidecar, best
+/// effort: a copy cut short by a full disk must not keep the disk full until the next
+/// open (which removes a compaction's; nothing removes a backup's). The copy's journal
+/// is closed by then. Whatever step failed, this removes what the next open would: a
+/// log already moved into place is no longer at the scratch path.
+fn remove_scratch(scratch: &Path) {
+    let _ = remove_if_present(scratch);
+    let _ = remove_if_present(&sibling(scratch, ".meta"));
 }
