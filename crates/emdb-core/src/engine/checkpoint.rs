@@ -33,6 +33,7 @@ use super::area::{EngineArea, IndexRef};
 use super::codec::Codec;
 use super::{Inner, Space};
 use crate::error::Result;
+use crate::fault;
 use emdb_journal::{replace_file, sibling};
 
 const MAGIC: &[u8; 8] = b"EMDBIDX\x01";
@@ -156,8 +157,10 @@ impl Inner {
             out.extend_from_slice(&crc.to_le_bytes());
             (out, crc, last, end, Arc::clone(&state))
         };
+        fault::point("checkpoint.snapshot_built");
         let data = self.data_path();
         replace_file(&index_path(data), &bytes)?;
+        fault::point("checkpoint.index_replaced");
         let area = EngineArea {
             index: Some(IndexRef {
                 covered_end: end,
@@ -167,6 +170,7 @@ impl Inner {
             crypto: state.codec.meta().1,
         };
         state.journal.checkpoint(last, &area.encode())?;
+        fault::point("checkpoint.sidecar_written");
         self.checkpointed.store(end, std::sync::atomic::Ordering::Release);
         Ok(())
     }

@@ -33,6 +33,7 @@ use super::open::journal_options;
 use super::record::{self, Record};
 use super::{Inner, Space, State, holds_key, range};
 use crate::error::{Error, Result};
+use crate::fault;
 use crate::options::now_ms;
 
 /// Records copied per batch frame, by bytes. Compaction needs no frame-level atomicity (the
@@ -199,6 +200,10 @@ impl Inner {
         let (flags, crypto) = codec.meta();
         // Set before any record: the sidecar always describes what the log holds.
         journal.set_meta(flags, &EngineArea { index: None, crypto }.encode())?;
+        if indexed {
+            // A compaction's (a backup or the encryption admin copies without indexes).
+            fault::point("compact.scratch_created");
+        }
         let mut target = Target {
             journal,
             codec,
@@ -256,6 +261,7 @@ impl Inner {
         let data = self.data_path().to_path_buf();
         let scratch = sibling(&data, ".compact.tmp");
         let captured = self.capture()?;
+        fault::point("compact.captured");
         let mut target = self.copy_live(&captured, &scratch, true, self.rewritten_codec())?;
         // The new files replace the old by rename: they take the old ones' permission
         // bits (a database shared 0640 stays so; new files are created owner-only).
@@ -276,6 +282,7 @@ impl Inner {
                 }
             }
         }
+        fault::point("compact.copied");
         let old = Arc::clone(&captured.state);
         let mut from = captured.end;
         for _ in 0..CATCH_UP_ROUNDS {
@@ -284,6 +291,7 @@ impl Inner {
                 break;
             }
             target.catch_up(&old, from, to)?;
+            fault::point("compact.caught_up");
             from = to;
         }
         drop(captured);
@@ -296,6 +304,7 @@ impl Inner {
                 return Err(Error::InvalidConfig("the database changed underneath compaction"));
             }
             target.catch_up(&old, from, old.journal.end())?;
+            fault::point("compact.final_caught_up");
             let Target {
                 mut journal,
                 codec,
@@ -303,13 +312,17 @@ impl Inner {
                 ..
             } = target;
             journal.relocate(&data)?;
+            fault::point("compact.relocated");
             let default = spaces
                 .remove(&0)
                 .unwrap_or_else(|| Arc::new(Space::new(0, self.range_scans)));
             self.state.store(Arc::new(State::new(journal, codec, spaces, default)));
             self.checkpointed.store(0, std::sync::atomic::Ordering::Release);
         }
-        self.write_checkpoint()
+        fault::point("compact.swapped");
+        self.write_checkpoint()?;
+        fault::point("compact.checkpointed");
+        Ok(())
     }
 
     /// Writes a compacted copy of the database to `target` (and `<target>.meta`) through

@@ -1,0 +1,111 @@
+//! Named fault points: places in compaction and checkpointing where a crash test makes
+//! the process die, so that every step of those rewrites is crashed through on purpose
+//! rather than hit by chance.
+//!
+//! A point is a call `fault::point("compact.relocated")`. With the cargo feature
+//! `fault-points` (off by default, not offered by the `emdb` facade: only the crash tests
+//! turn it on), a point whose name the environment variable [`ENV`] holds writes
+//! `emdb fault point <name> reached` to stderr and aborts the process there
+//! (`std::process::abort`: no destructor runs, no buffer is flushed, as under a kill).
+//! Without the feature a point is an empty function that compiles to nothing.
+//!
+//! [`POINTS`] lists every point, so a test can iterate them; a unit test below checks
+//! that the list and the calls in the sources name the same points, each called once.
+
+/// The environment variable naming the point to die at.
+#[cfg_attr(not(feature = "fault-points"), allow(dead_code, reason = "read by the tests only"))]
+pub const ENV: &str = "EMDB_FAULT_POINT";
+
+/// Every fault point, in the order a compaction reaches them (a compaction ends with a
+/// checkpoint, so it passes the `checkpoint.*` points too). What has happened when each
+/// is reached:
+///
+/// * `compact.captured`: the live locations are copied from the indexes; nothing is
+///   written yet.
+/// * `compact.scratch_created`: `<path>.compact.tmp` and its sidecar exist, without
+///   records.
+/// * `compact.copied`: every captured live record is in the scratch log (not synced), its
+///   files have the old files' permission bits, its range indexes are filled.
+/// * `compact.caught_up`: one unlocked catch-up round is copied (reached only when more
+///   than a megabyte was written since the capture).
+/// * `compact.final_caught_up`: writers are paused and the scratch log holds everything
+///   the old one does (not synced).
+/// * `compact.relocated`: the scratch log is synced and renamed over `<path>`, its sidecar
+///   over `<path>.meta`, the directory synced; the engine still serves from the old log
+///   (writers still paused).
+/// * `compact.swapped`: the engine serves from the new log and writers run again; its
+///   sidecar names no checkpoint yet.
+/// * `checkpoint.snapshot_built`: the indexes are serialised in memory; nothing written.
+/// * `checkpoint.index_replaced`: `<path>.index` is replaced (staged, synced, renamed, the
+///   directory synced); the sidecar still names the previous checkpoint.
+/// * `checkpoint.sidecar_written`: the log is synced through the checkpoint and the
+///   sidecar names it and the new index snapshot.
+/// * `compact.checkpointed`: the compaction's closing checkpoint is written; the
+///   compaction is about to return.
+#[cfg_attr(not(feature = "fault-points"), allow(dead_code, reason = "read by the tests only"))]
+pub const POINTS: &[&str] = &[
+    "compact.captured",
+    "compact.scratch_created",
+    "compact.copied",
+    "compact.caught_up",
+    "compact.final_caught_up",
+    "compact.relocated",
+    "compact.swapped",
+    "checkpoint.snapshot_built",
+    "checkpoint.index_replaced",
+    "checkpoint.sidecar_written",
+    "compact.checkpointed",
+];
+
+/// Dies here if [`ENV`] names `name` (see the module docs).
+#[cfg(feature = "fault-points")]
+pub(crate) fn point(name: &'static str) {
+    use std::io::Write;
+    static ARMED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if ARMED.get_or_init(|| std::env::var(ENV).ok()).as_deref() == Some(name) {
+        // Straight to the handle, not through `eprintln!`, which a test harness may capture.
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "emdb fault point {name} reached");
+        let _ = err.flush();
+        std::process::abort();
+    }
+}
+
+/// Without the feature `fault-points`, nothing.
+#[cfg(not(feature = "fault-points"))]
+#[inline(always)]
+pub(crate) fn point(_name: &'static str) {}
+
+#[cfg(test)]
+mod tests {
+    use super::POINTS;
+
+    /// The sources that hold points.
+    const SOURCES: &[(&str, &str)] = &[
+        ("engine/compact.rs", include_str!("engine/compact.rs")),
+        ("engine/checkpoint.rs", include_str!("engine/checkpoint.rs")),
+    ];
+
+    #[test]
+    fn every_listed_point_is_called_exactly_once_and_every_call_is_listed() {
+        let call = concat!("fault::", "point(\"");
+        let mut called = Vec::new();
+        for (file, text) in SOURCES {
+            for (at, _) in text.match_indices(call) {
+                let rest = &text[at + call.len()..];
+                let end = rest.find('"').expect("a closing quote");
+                called.push((rest[..end].to_owned(), *file));
+            }
+        }
+        for (name, file) in &called {
+            assert!(
+                POINTS.contains(&name.as_str()),
+                "{file} calls {name:?}, which POINTS lacks"
+            );
+        }
+        for name in POINTS {
+            let n = called.iter().filter(|(c, _)| c == name).count();
+            assert_eq!(n, 1, "{name:?} is called {n} times");
+        }
+    }
+}
