@@ -7,7 +7,10 @@
 //! turn it on), a point whose name the environment variable [`ENV`] holds writes
 //! `emdb fault point <name> reached` to stderr and aborts the process there
 //! (`std::process::abort`: no destructor runs, no buffer is flushed, as under a kill).
-//! Without the feature a point is an empty function that compiles to nothing.
+//! `<name>@<n>` dies at the point's `n`th pass instead of its first (`n` from 1), so a
+//! test can die in a later compaction than the first. The variable is read once, at the
+//! first point passed. Without the feature a point is an empty function that compiles to
+//! nothing.
 //!
 //! [`POINTS`] lists every point, so a test can iterate them; a unit test below checks
 //! that the list and the calls in the sources name the same points, each called once.
@@ -57,12 +60,31 @@ pub const POINTS: &[&str] = &[
     "compact.checkpointed",
 ];
 
-/// Dies here if [`ENV`] names `name` (see the module docs).
+/// The point [`ENV`] names and at which of its passes to die (1 for the first); `None`
+/// for a value that is not `<name>` or `<name>@<n>` with `n` at least 1.
+#[cfg_attr(
+    not(feature = "fault-points"),
+    allow(dead_code, reason = "used with the feature only")
+)]
+fn parse(value: &str) -> Option<(&str, u64)> {
+    match value.split_once('@') {
+        None => Some((value, 1)),
+        Some((name, n)) => n.parse().ok().filter(|&n| n >= 1).map(|n| (name, n)),
+    }
+}
+
+/// Dies here if [`ENV`] names `name` and this is the pass it names (see the module docs).
 #[cfg(feature = "fault-points")]
 pub(crate) fn point(name: &'static str) {
     use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
     static ARMED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    if ARMED.get_or_init(|| std::env::var(ENV).ok()).as_deref() == Some(name) {
+    /// Passes of the armed point so far.
+    static PASSES: AtomicU64 = AtomicU64::new(0);
+    let Some((armed, at)) = ARMED.get_or_init(|| std::env::var(ENV).ok()).as_deref().and_then(parse) else {
+        return;
+    };
+    if armed == name && PASSES.fetch_add(1, Ordering::Relaxed) + 1 == at {
         // Straight to the handle, not through `eprintln!`, which a test harness may capture.
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "emdb fault point {name} reached");
@@ -78,7 +100,15 @@ pub(crate) fn point(_name: &'static str) {}
 
 #[cfg(test)]
 mod tests {
-    use super::POINTS;
+    use super::{POINTS, parse};
+
+    #[test]
+    fn a_value_names_a_point_and_optionally_its_pass() {
+        assert_eq!(parse("compact.copied"), Some(("compact.copied", 1)));
+        assert_eq!(parse("compact.copied@3"), Some(("compact.copied", 3)));
+        assert_eq!(parse("compact.copied@0"), None);
+        assert_eq!(parse("compact.copied@x"), None);
+    }
 
     /// The sources that hold points.
     const SOURCES: &[(&str, &str)] = &[
