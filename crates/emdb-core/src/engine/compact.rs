@@ -8,7 +8,7 @@
 //! 2. **Copy** (no lock): namespace bindings, then every live, unexpired record, into
 //!    `<path>.compact.tmp` in batches, building the new indexes as it goes.
 //! 3. **Catch up** (no lock): the records written since `E0` are re-applied to the new log
-//!    and indexes, round after round, until what is left is small.
+//!    and indexes, round after round, until what is left is small (or stops shrinking).
 //! 4. **Swap** (writers pause): the last records are caught up, the new log is synced and
 //!    renamed over `<path>` (its sidecar with it), and the journal and indexes are
 //!    replaced in one step. Readers never wait: values, iterators and cursors keep the map
@@ -41,7 +41,9 @@ use crate::options::now_ms;
 /// byte in a compacted log costs one frame of records, not megabytes of them, and the
 /// frames are still large enough that their headers cost nothing measurable.
 const COPY_BATCH_BYTES: usize = 64 << 10;
-/// Catch-up rounds stop when fewer bytes than this are left for the final, locked one.
+/// Catch-up rounds stop when fewer bytes than this are left for the final, locked one,
+/// after this many rounds, or when a round left no less to do than the one before it
+/// (writers outpace the catch-up: each further round would only have more to copy).
 const CATCH_UP_SLACK: u64 = 1 << 20;
 const CATCH_UP_ROUNDS: usize = 8;
 
@@ -285,14 +287,17 @@ impl Inner {
         fault::point("compact.copied");
         let old = Arc::clone(&captured.state);
         let mut from = captured.end;
+        let mut last_gap = u64::MAX;
         for _ in 0..CATCH_UP_ROUNDS {
             let to = old.journal.end();
-            if to.get().saturating_sub(from.get()) < CATCH_UP_SLACK {
+            let gap = to.get().saturating_sub(from.get());
+            if gap < CATCH_UP_SLACK || gap >= last_gap {
                 break;
             }
             target.catch_up(&old, from, to)?;
             fault::point("compact.caught_up");
             from = to;
+            last_gap = gap;
         }
         drop(captured);
         {
