@@ -292,12 +292,41 @@ fn removing(key: &str, seq: u64) {
     out.flush().expect("flush stdout");
 }
 
+/// The holds of the race child: the compaction waits after its capture until the
+/// checkpoint has staged its snapshot, and the checkpoint waits there until the compaction
+/// has finished (its own closing checkpoint included).
+const RACE_HOLDS: &str = "compact.captured>checkpoint.snapshot_built,checkpoint.snapshot_built>compact.checkpointed";
+
+/// The race child: a `checkpoint()` that staged its snapshot of the log before a
+/// compaction swapped the log, and writes its files after. Writes a log with garbage (so
+/// the compacted one is shorter), runs the two, closes the database and prints `@done .`.
+fn race_child(path: &Path) {
+    let db = Arc::new(Emdb::open(path).expect("child open"));
+    for round in 0..3 {
+        db.insert_many((0..PRELOAD).map(|i| (pre_key(i), format!("{round}:{}", pre_value(i)))))
+            .expect("insert_many");
+    }
+    db.flush().expect("flush");
+    let compacting = {
+        let db = Arc::clone(&db);
+        std::thread::spawn(move || db.compact().expect("compact"))
+    };
+    db.checkpoint().expect("checkpoint");
+    compacting.join().expect("compaction thread");
+    drop(db);
+    println!("@done .");
+}
+
 /// Entry point of the child process; does nothing as an ordinary test.
 #[test]
 fn child_process_entry() {
     let Ok(spec) = std::env::var(CHILD_ENV) else {
         return;
     };
+    if let Some(path) = spec.strip_prefix("race:") {
+        race_child(Path::new(path));
+        return;
+    }
     let mut parts = spec.splitn(3, ':');
     let driver = Driver::parse(parts.next().expect("driver"));
     let seed = parts.next().and_then(|s| s.parse().ok()).expect("seed");
@@ -757,6 +786,43 @@ fn a_death_at_every_fault_point_of_compaction_and_checkpoint_loses_no_flushed_wr
         "{rounds} deaths at {} fault points, {checked} flushed writes checked",
         emdb_core::fault::POINTS.len()
     );
+}
+
+/// A `checkpoint()` whose snapshot was staged before a compaction swapped the log wrote
+/// the old log's sidecar (its checkpoint past the new log's end) beside the new log: the
+/// database then refused to open as corrupted, with no crash at all. The holds
+/// ([`RACE_HOLDS`]) make that interleaving happen every time.
+#[test]
+fn a_checkpoint_staged_before_a_compaction_swapped_the_log_leaves_it_openable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("race.emdb");
+    let spec = format!("race:{}", path.display());
+    let child = spawn_self_with(
+        "child_process_entry",
+        &[(CHILD_ENV, spec.as_str()), (emdb_core::fault::HOLD_ENV, RACE_HOLDS)],
+        false,
+    );
+    let out = child.wait_with_output().expect("wait for the race child");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success() && stdout.contains("@done ."),
+        "the race child failed ({}); stderr:\n{stderr}",
+        out.status
+    );
+    let db = Emdb::open(&path).unwrap_or_else(|e| panic!("the database does not open after the race: {e}"));
+    assert_clean_dir("race", dir.path(), &path);
+    for i in 0..PRELOAD {
+        assert_eq!(
+            db.get(pre_key(i)).expect("get"),
+            Some(format!("2:{}", pre_value(i)).into_bytes()),
+            "{}",
+            pre_key(i)
+        );
+    }
+    assert_eq!(db.len().expect("len"), PRELOAD as usize);
 }
 
 #[test]

@@ -259,7 +259,7 @@ impl Inner {
     /// Rewrites the log with only its live records, while readers and writers carry on;
     /// writers wait only for the final swap. Then checkpoints, so the next open is fast.
     pub(crate) fn compact(&self) -> Result<()> {
-        let _one = self.compacting.lock();
+        let compacting = self.compacting.lock();
         let data = self.data_path().to_path_buf();
         let scratch = sibling(&data, ".compact.tmp");
         let captured = self.capture()?;
@@ -325,7 +325,7 @@ impl Inner {
             self.checkpointed.store(0, std::sync::atomic::Ordering::Release);
         }
         fault::point("compact.swapped");
-        self.write_checkpoint()?;
+        self.write_checkpoint_compacting(&compacting)?;
         fault::point("compact.checkpointed");
         Ok(())
     }
