@@ -29,6 +29,8 @@
 //!   admin; `admin/swap.rs` (internal) is the crash-safe file swap that ends it.
 //! * `async_api/` (public, feature `async`): `AsyncEmdb`, `AsyncNamespace`.
 //! * `engine/` (internal): the engine behind every handle; its `mod.rs` maps its files.
+//! * `fault.rs` (public with the test-only feature `fault-points`): named points where a
+//!   crash test makes compaction and checkpointing die.
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -41,6 +43,10 @@ mod db;
 mod encryption;
 mod engine;
 mod error;
+#[cfg(feature = "fault-points")]
+pub mod fault;
+#[cfg(not(feature = "fault-points"))]
+mod fault;
 mod iter;
 mod methods;
 mod namespace;

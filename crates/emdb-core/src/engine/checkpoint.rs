@@ -28,11 +28,13 @@ use std::sync::Arc;
 
 use emdb_index::HashIndex;
 use emdb_journal::Lsn;
+use parking_lot::MutexGuard;
 
 use super::area::{EngineArea, IndexRef};
 use super::codec::Codec;
-use super::{Inner, Space};
+use super::{Inner, Space, State};
 use crate::error::Result;
+use crate::fault;
 use emdb_journal::{replace_file, sibling};
 
 const MAGIC: &[u8; 8] = b"EMDBIDX\x01";
@@ -113,18 +115,52 @@ pub(crate) fn load(path: &Path, index: &IndexRef, checkpoint: Lsn, range: bool, 
     })
 }
 
+/// A checkpoint staged in memory: the snapshot file's bytes and what the sidecar will say,
+/// of the log in `state`.
+struct Staged {
+    bytes: Vec<u8>,
+    crc: u32,
+    last: Lsn,
+    end: u64,
+    state: Arc<State>,
+}
+
 impl Inner {
     /// Saves the indexes and records the checkpoint: the next open loads them and scans
     /// only what is written after. Writers pause while the indexes are copied (about a
     /// millisecond per 100,000 keys), not while the file is written.
+    ///
+    /// The files are written under the compaction lock, so a checkpoint called while a
+    /// compaction runs writes them after it. A compaction swaps the log and its sidecar:
+    /// a checkpoint of the old log written after the swap would put the old log's
+    /// checkpoint into the new log's sidecar, and a log shorter than its checkpoint does
+    /// not open. A checkpoint staged before a swap is staged again from the new log.
     pub(crate) fn write_checkpoint(&self) -> Result<()> {
-        let (bytes, crc, last, end, state) = {
+        let staged = self.stage_checkpoint()?;
+        let compacting = self.compacting.lock();
+        let staged = match staged {
+            Some(staged) if !Arc::ptr_eq(&staged.state, &self.state.load()) => self.stage_checkpoint()?,
+            staged => staged,
+        };
+        self.commit_checkpoint(staged, &compacting)
+    }
+
+    /// [`Inner::write_checkpoint`] for a caller that holds the compaction lock (a
+    /// compaction's closing checkpoint): no swap can come between staging and writing.
+    pub(crate) fn write_checkpoint_compacting(&self, compacting: &MutexGuard<'_, ()>) -> Result<()> {
+        let staged = self.stage_checkpoint()?;
+        self.commit_checkpoint(staged, compacting)
+    }
+
+    /// Copies the indexes into a checkpoint, writers paused; `None` for an empty log.
+    fn stage_checkpoint(&self) -> Result<Option<Staged>> {
+        let staged = {
             let registry = self.registry.lock();
             let _stripes = self.stripes.lock_all();
             let _gate = self.batch_gate.write();
             let state = self.state.load_full();
             let Some(last) = state.journal.last_lsn() else {
-                return Ok(());
+                return Ok(None);
             };
             let end = state.journal.end().get();
             let mut out = Vec::new();
@@ -154,10 +190,33 @@ impl Inner {
             }
             let crc = crc32c::crc32c(&out);
             out.extend_from_slice(&crc.to_le_bytes());
-            (out, crc, last, end, Arc::clone(&state))
+            Staged {
+                bytes: out,
+                crc,
+                last,
+                end,
+                state: Arc::clone(&state),
+            }
+        };
+        fault::point("checkpoint.snapshot_built");
+        Ok(Some(staged))
+    }
+
+    /// Writes a staged checkpoint's snapshot file, then the sidecar naming it.
+    fn commit_checkpoint(&self, staged: Option<Staged>, _compacting: &MutexGuard<'_, ()>) -> Result<()> {
+        let Some(Staged {
+            bytes,
+            crc,
+            last,
+            end,
+            state,
+        }) = staged
+        else {
+            return Ok(());
         };
         let data = self.data_path();
         replace_file(&index_path(data), &bytes)?;
+        fault::point("checkpoint.index_replaced");
         let area = EngineArea {
             index: Some(IndexRef {
                 covered_end: end,
@@ -167,6 +226,7 @@ impl Inner {
             crypto: state.codec.meta().1,
         };
         state.journal.checkpoint(last, &area.encode())?;
+        fault::point("checkpoint.sidecar_written");
         self.checkpointed.store(end, std::sync::atomic::Ordering::Release);
         Ok(())
     }

@@ -8,7 +8,7 @@
 //! 2. **Copy** (no lock): namespace bindings, then every live, unexpired record, into
 //!    `<path>.compact.tmp` in batches, building the new indexes as it goes.
 //! 3. **Catch up** (no lock): the records written since `E0` are re-applied to the new log
-//!    and indexes, round after round, until what is left is small.
+//!    and indexes, round after round, until what is left is small (or stops shrinking).
 //! 4. **Swap** (writers pause): the last records are caught up, the new log is synced and
 //!    renamed over `<path>` (its sidecar with it), and the journal and indexes are
 //!    replaced in one step. Readers never wait: values, iterators and cursors keep the map
@@ -34,6 +34,7 @@ use super::open::journal_options;
 use super::record::{self, Record};
 use super::{Inner, Space, State, holds_key, range};
 use crate::error::{Error, Result};
+use crate::fault;
 use crate::options::now_ms;
 
 /// Records copied per batch frame, by bytes. Compaction needs no frame-level atomicity (the
@@ -41,7 +42,9 @@ use crate::options::now_ms;
 /// byte in a compacted log costs one frame of records, not megabytes of them, and the
 /// frames are still large enough that their headers cost nothing measurable.
 const COPY_BATCH_BYTES: usize = 64 << 10;
-/// Catch-up rounds stop when fewer bytes than this are left for the final, locked one.
+/// Catch-up rounds stop when fewer bytes than this are left for the final, locked one,
+/// after this many rounds, or when a round left no less to do than the one before it
+/// (writers outpace the catch-up: each further round would only have more to copy).
 const CATCH_UP_SLACK: u64 = 1 << 20;
 const CATCH_UP_ROUNDS: usize = 8;
 
@@ -200,6 +203,10 @@ impl Inner {
         let (flags, crypto) = codec.meta();
         // Set before any record: the sidecar always describes what the log holds.
         journal.set_meta(flags, &EngineArea { index: None, crypto }.encode())?;
+        if indexed {
+            // A compaction's (a backup or the encryption admin copies without indexes).
+            fault::point("compact.scratch_created");
+        }
         let mut target = Target {
             journal,
             codec,
@@ -253,7 +260,7 @@ impl Inner {
     /// Rewrites the log with only its live records, while readers and writers carry on;
     /// writers wait only for the final swap. Then checkpoints, so the next open is fast.
     pub(crate) fn compact(&self) -> Result<()> {
-        let _one = self.compacting.lock();
+        let compacting = self.compacting.lock();
         let data = self.data_path().to_path_buf();
         let scratch = sibling(&data, ".compact.tmp");
         let swapped = self.compact_into(&data, &scratch);
@@ -261,13 +268,17 @@ impl Inner {
             remove_scratch(&scratch);
         }
         swapped?;
-        self.write_checkpoint()
+        fault::point("compact.swapped");
+        self.write_checkpoint_compacting(&compacting)?;
+        fault::point("compact.checkpointed");
+        Ok(())
     }
 
     /// Copies the live records to `scratch` and swaps it in for `data` (compaction's steps
     /// 1 to 4).
     fn compact_into(&self, data: &Path, scratch: &Path) -> Result<()> {
         let captured = self.capture()?;
+        fault::point("compact.captured");
         let mut target = self.copy_live(&captured, scratch, true, self.rewritten_codec())?;
         // The new files replace the old by rename: they take the old ones' permission
         // bits (a database shared 0640 stays so; new files are created owner-only).
@@ -288,15 +299,20 @@ impl Inner {
                 }
             }
         }
+        fault::point("compact.copied");
         let old = Arc::clone(&captured.state);
         let mut from = captured.end;
+        let mut last_gap = u64::MAX;
         for _ in 0..CATCH_UP_ROUNDS {
             let to = old.journal.end();
-            if to.get().saturating_sub(from.get()) < CATCH_UP_SLACK {
+            let gap = to.get().saturating_sub(from.get());
+            if gap < CATCH_UP_SLACK || gap >= last_gap {
                 break;
             }
             target.catch_up(&old, from, to)?;
+            fault::point("compact.caught_up");
             from = to;
+            last_gap = gap;
         }
         drop(captured);
         {
@@ -308,6 +324,7 @@ impl Inner {
                 return Err(Error::InvalidConfig("the database changed underneath compaction"));
             }
             target.catch_up(&old, from, old.journal.end())?;
+            fault::point("compact.final_caught_up");
             let Target {
                 mut journal,
                 codec,
@@ -315,6 +332,7 @@ impl Inner {
                 ..
             } = target;
             journal.relocate(data)?;
+            fault::point("compact.relocated");
             let default = spaces
                 .remove(&0)
                 .unwrap_or_else(|| Arc::new(Space::new(0, self.range_scans)));

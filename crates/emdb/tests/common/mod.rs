@@ -107,10 +107,15 @@ pub fn no_spawn_now() -> std::sync::MutexGuard<'static, ()> {
 /// environment variable `env` set to `value`. Its stdout is piped; its stdin is piped
 /// when `stdin` is true (closing it tells a waiting child to finish).
 pub fn spawn_self(entry: &str, env: &str, value: &str, stdin: bool) -> Child {
+    spawn_self_with(entry, &[(env, value)], stdin)
+}
+
+/// [`spawn_self`] with each of `envs` (name, value) set in the child's environment.
+pub fn spawn_self_with(entry: &str, envs: &[(&str, &str)], stdin: bool) -> Child {
     let _no_close_now = SPAWNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     Command::new(std::env::current_exe().expect("test binary"))
         .args(["--exact", entry, "--nocapture", "--test-threads=1"])
-        .env(env, value)
+        .envs(envs.iter().copied())
         .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
