@@ -14,7 +14,7 @@ mod program;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use program::{KEYS, Op, Setup, TtlPick, TxOp};
+use program::{KEYS, Op, STEP_MS, Setup, TtlPick, TxOp};
 
 /// Programs per run: `EMDB_MODEL_CASES`, else `PROPTEST_CASES`, else 256.
 fn cases() -> u32 {
@@ -27,7 +27,7 @@ fn cases() -> u32 {
 fn setup() -> impl Strategy<Value = Setup> {
     (
         any::<bool>(),
-        prop_oneof![4 => Just(None), 1 => (200u32..8_000).prop_map(Some)],
+        prop_oneof![4 => Just(None), 1 => (2u32..80).prop_map(|n| Some(n * STEP_MS))],
     )
         .prop_map(|(range_scans, default_ttl_ms)| Setup {
             range_scans,
@@ -51,17 +51,19 @@ fn ttl() -> impl Strategy<Value = TtlPick> {
         1 => Just(TtlPick::Never),
         1 => Just(TtlPick::Default),
         1 => Just(TtlPick::AfterMs(0)),
-        5 => (1u32..5_000).prop_map(TtlPick::AfterMs),
+        5 => (1u32..50).prop_map(|n| TtlPick::AfterMs(n * STEP_MS)),
     ]
 }
 
+/// A transaction's step: on a few keys, so that its reads meet its own writes.
 fn tx_op() -> impl Strategy<Value = TxOp> {
-    let key = 0..KEYS;
+    let key = 0..KEYS / 3;
     prop_oneof![
         4 => (key.clone(), len()).prop_map(|(key, len)| TxOp::Insert { key, len }),
         2 => (key.clone(), len(), ttl()).prop_map(|(key, len, ttl)| TxOp::InsertTtl { key, len, ttl }),
         2 => key.clone().prop_map(|key| TxOp::Remove { key }),
         2 => key.prop_map(|key| TxOp::Get { key }),
+        1 => (0u32..30).prop_map(|n| TxOp::Advance { ms: n * STEP_MS }),
     ]
 }
 
@@ -82,7 +84,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => ns.clone().prop_map(|ns| Op::CreateNamespace { ns }),
         1 => ns.clone().prop_map(|ns| Op::DropNamespace { ns }),
         1 => Just(Op::UseDroppedHandle),
-        5 => (0u32..3_000).prop_map(|ms| Op::Advance { ms }),
+        5 => (0u32..30).prop_map(|n| Op::Advance { ms: n * STEP_MS }),
         2 => Just(Op::Flush),
         1 => Just(Op::Checkpoint),
         1 => Just(Op::Compact),

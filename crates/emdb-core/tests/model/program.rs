@@ -44,6 +44,10 @@ pub const NAMESPACES: [&str; 4] = ["", "alpha", "beta", "gamma"];
 /// with a TTL as expired, and differ from the model.
 pub const CLOCK_START_MS: u64 = 1_000_000_000_000;
 
+/// TTLs and clock moves are whole multiples of this, so that reads often fall exactly on
+/// an expiry (where "expired" begins: `expires_at <= now`).
+pub const STEP_MS: u32 = 100;
+
 /// Key number `i` (mod [`KEYS`]): the empty key, short keys, and keys longer than a range
 /// index keeps inline.
 pub fn key(i: u8) -> Vec<u8> {
@@ -99,10 +103,25 @@ impl TtlPick {
 /// One step of a transaction (on the default namespace).
 #[derive(Clone, Debug)]
 pub enum TxOp {
-    Insert { key: u8, len: u32 },
-    InsertTtl { key: u8, len: u32, ttl: TtlPick },
-    Remove { key: u8 },
-    Get { key: u8 },
+    Insert {
+        key: u8,
+        len: u32,
+    },
+    InsertTtl {
+        key: u8,
+        len: u32,
+        ttl: TtlPick,
+    },
+    Remove {
+        key: u8,
+    },
+    Get {
+        key: u8,
+    },
+    /// Time passes while the transaction runs.
+    Advance {
+        ms: u32,
+    },
 }
 
 /// One step of a program. `ns` numbers a namespace (see [`namespace`]); a write to a named
@@ -181,7 +200,7 @@ pub fn decode(bytes: &[u8], max_ops: usize) -> (Setup, Vec<Op>) {
     let flags = r.byte();
     let setup = Setup {
         range_scans: flags & 1 != 0,
-        default_ttl_ms: (flags & 2 != 0).then(|| 200 + u32::from(r.byte()) * 40),
+        default_ttl_ms: (flags & 2 != 0).then(|| (2 + u32::from(r.byte() % 78)) * STEP_MS),
     };
     let mut ops = Vec::new();
     while !r.0.is_empty() && ops.len() < max_ops {
@@ -217,7 +236,7 @@ impl Reader<'_> {
         match self.byte() {
             0..32 => TtlPick::Never,
             32..64 => TtlPick::Default,
-            b => TtlPick::AfterMs(u32::from(b - 64) * 26),
+            b => TtlPick::AfterMs(u32::from((b - 64) % 50) * STEP_MS),
         }
     }
 
@@ -256,7 +275,7 @@ impl Reader<'_> {
             17 | 18 => {
                 let n = self.byte() % 6;
                 let ops = (0..n)
-                    .map(|_| match self.byte() % 4 {
+                    .map(|_| match self.byte() % 5 {
                         0 => TxOp::Insert {
                             key: self.byte(),
                             len: self.len(),
@@ -267,7 +286,10 @@ impl Reader<'_> {
                             ttl: self.ttl(),
                         },
                         2 => TxOp::Remove { key: self.byte() },
-                        _ => TxOp::Get { key: self.byte() },
+                        3 => TxOp::Get { key: self.byte() },
+                        _ => TxOp::Advance {
+                            ms: u32::from(self.byte() % 30) * STEP_MS,
+                        },
                     })
                     .collect();
                 Op::Transaction {
@@ -279,7 +301,7 @@ impl Reader<'_> {
             20 => Op::DropNamespace { ns: self.byte() },
             21 => Op::UseDroppedHandle,
             22 | 23 => Op::Advance {
-                ms: u32::from(self.byte()) * 20,
+                ms: u32::from(self.byte() % 30) * STEP_MS,
             },
             24 => Op::Flush,
             25 => Op::Checkpoint,
@@ -301,12 +323,106 @@ impl Reader<'_> {
     }
 }
 
+/// A short rendering of what a failed comparison shows: bytes as escaped text, long ones
+/// cut (the comparison itself is of the whole values).
+trait Show {
+    fn show(&self) -> String;
+}
+
+impl Show for [u8] {
+    fn show(&self) -> String {
+        if self.len() <= 24 {
+            format!("\"{}\"", self.escape_ascii())
+        } else {
+            format!("\"{}\"..({} bytes)", self[..16].escape_ascii(), self.len())
+        }
+    }
+}
+
+impl Show for Vec<u8> {
+    fn show(&self) -> String {
+        self.as_slice().show()
+    }
+}
+
+impl Show for Option<Vec<u8>> {
+    fn show(&self) -> String {
+        match self {
+            Some(v) => format!("Some({})", v.show()),
+            None => "None".to_owned(),
+        }
+    }
+}
+
+impl Show for Vec<Vec<u8>> {
+    fn show(&self) -> String {
+        let items: Vec<String> = self.iter().map(|k| k.show()).collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+
+impl Show for Vec<(Vec<u8>, Vec<u8>)> {
+    fn show(&self) -> String {
+        let items: Vec<String> = self
+            .iter()
+            .map(|(k, v)| format!("{}: {}", k.show(), v.show()))
+            .collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+
+impl Show for BTreeMap<Vec<u8>, Vec<u8>> {
+    fn show(&self) -> String {
+        let items: Vec<String> = self
+            .iter()
+            .map(|(k, v)| format!("{}: {}", k.show(), v.show()))
+            .collect();
+        format!("{{{}}}", items.join(", "))
+    }
+}
+
+impl Show for BTreeMap<Vec<u8>, u64> {
+    fn show(&self) -> String {
+        let items: Vec<String> = self.iter().map(|(k, at)| format!("{}: {at}", k.show())).collect();
+        format!("{{{}}}", items.join(", "))
+    }
+}
+
+/// `Show` by `Debug`, for the types that print short.
+macro_rules! show_by_debug {
+    ($($t:ty),*) => {$(
+        impl Show for $t {
+            fn show(&self) -> String {
+                format!("{self:?}")
+            }
+        }
+    )*};
+}
+
+show_by_debug!(bool, usize, u64, Option<u64>, Option<Duration>, Vec<String>);
+
+/// Panics with both sides shown short unless `$got == $want`.
+macro_rules! same {
+    ($got:expr, $want:expr, $($what:tt)+) => {{
+        let (got, want) = (&$got, &$want);
+        if got != want {
+            panic!("{}\n  got:  {}\n  want: {}", format!($($what)+), Show::show(got), Show::show(want));
+        }
+    }};
+}
+
 /// A record as the model holds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct Entry {
     value: Vec<u8>,
     /// Unix ms, 0 = never.
     expires_at: u64,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} expiring at {}", self.value.show(), self.expires_at)
+    }
 }
 
 impl Entry {
@@ -320,9 +436,21 @@ type Space = BTreeMap<Vec<u8>, Entry>;
 /// The database as the model sees it: the namespaces in creation order, the default one
 /// (`""`) first. Expired records stay until a sweep, a compaction or (in the default
 /// namespace) an open removes them, as in the engine: `len` counts them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct Model {
     spaces: Vec<(String, Space)>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (name, space) in &self.spaces {
+            writeln!(f, "    namespace {name:?}:")?;
+            for (k, e) in space {
+                writeln!(f, "      {}: {e:?}", k.show())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Model {
@@ -364,20 +492,42 @@ impl Model {
 
 /// A state a crash may leave: `model`, except that each key of `optional` (namespace,
 /// key) may be missing (the records of a sweep that may not have reached the file).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct Candidate {
     model: Model,
     optional: BTreeSet<(String, Vec<u8>)>,
 }
 
+impl std::fmt::Debug for Candidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "  a state:")?;
+        write!(f, "{:?}", self.model)?;
+        for (name, k) in &self.optional {
+            writeln!(f, "    (may lack {} of {name:?})", k.show())?;
+        }
+        Ok(())
+    }
+}
+
 /// What a reopened database shows of one namespace: its `len`, its live entries, and the
 /// expiry of every key it holds (expired ones too, which only `expires_at` and `len`
 /// reveal).
-#[derive(Debug)]
 struct Seen {
     len: usize,
     live: BTreeMap<Vec<u8>, Vec<u8>>,
     expiry: BTreeMap<Vec<u8>, u64>,
+}
+
+impl std::fmt::Debug for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "len {}, live {}, expiries {}",
+            self.len,
+            self.live.show(),
+            self.expiry.show()
+        )
+    }
 }
 
 /// Whether `seen` (namespace names, then one [`Seen`] each) is `c` as an open leaves it,
@@ -642,7 +792,7 @@ impl Runner {
                 let got = ok(on!(&h, |h| h.remove(&k)), "remove");
                 // The value of an expired record no sweep has removed yet too (as 1.0.3).
                 let expected = self.model.space_mut(name).remove(&k).map(|e| e.value);
-                assert_eq!(got, expected, "remove({k:?}) in {name:?}");
+                same!(got, expected, "remove({}) in {name:?}", k.show());
                 if expected.is_some() {
                     self.wrote();
                 }
@@ -660,7 +810,7 @@ impl Runner {
                     }
                     _ => false,
                 };
-                assert_eq!(got, expected, "persist({k:?}) in {name:?}");
+                same!(got, expected, "persist({}) in {name:?}", k.show());
                 if expected {
                     self.wrote();
                 }
@@ -678,7 +828,7 @@ impl Runner {
                     .collect();
                 space.retain(|_, e| e.live(now));
                 let got = ok(on!(&h, |h| h.try_sweep_expired()), "try_sweep_expired");
-                assert_eq!(got, expired.len(), "sweep of {name:?}");
+                same!(got, expired.len(), "sweep of {name:?}");
                 if !expired.is_empty() {
                     self.history.push(Candidate {
                         model: before,
@@ -702,7 +852,7 @@ impl Runner {
                 let name = named(*ns);
                 let got = ok(self.db().drop_namespace(name), "drop_namespace");
                 let expected = self.model.space(name).is_some();
-                assert_eq!(got, expected, "drop_namespace({name:?})");
+                same!(got, expected, "drop_namespace({name:?})");
                 if expected {
                     self.model.spaces.retain(|(n, _)| n != name);
                     self.dropped.extend(self.handles.remove(name));
@@ -776,14 +926,20 @@ impl Runner {
                     TxOp::Remove { key: k } => {
                         let k = key(*k);
                         let seen = tx.remove(k.clone())?;
-                        assert_eq!(seen, self.tx_view(&staged, &k), "tx.remove({k:?})");
+                        same!(seen, self.tx_view(&staged, &k), "tx.remove({})", k.show());
                         staged.insert(k, None);
                     }
+                    TxOp::Advance { ms } => self.clock.advance(Duration::from_millis(u64::from(*ms))),
                     TxOp::Get { key: k } => {
                         let k = key(*k);
                         let expected = self.tx_view(&staged, &k);
-                        assert_eq!(tx.get(&k)?, expected, "tx.get({k:?})");
-                        assert_eq!(tx.contains_key(&k)?, expected.is_some(), "tx.contains_key({k:?})");
+                        same!(tx.get(&k)?, expected, "tx.get({})", k.show());
+                        same!(
+                            tx.contains_key(&k)?,
+                            expected.is_some(),
+                            "tx.contains_key({})",
+                            k.show()
+                        );
                     }
                 }
             }
@@ -939,7 +1095,7 @@ impl Runner {
                 .map(|(k, e)| (k.clone(), e.value.clone()))
                 .collect()
         };
-        let what = format!("in {name:?} over {lo:?}..{hi:?}");
+        let what = format!("in {name:?} over {}..{}", lo.show(), hi.show());
         if !self.range_scans {
             assert!(
                 matches!(
@@ -951,17 +1107,17 @@ impl Runner {
             return;
         }
         use Bound::{Excluded, Included, Unbounded};
-        assert_eq!(
+        same!(
             ok(on!(h, |h| h.range(lo.clone()..hi.clone())), "range"),
             want((Included(lo.clone()), Excluded(hi.clone()))),
             "range(lo..hi) {what}"
         );
-        assert_eq!(
+        same!(
             ok(on!(h, |h| h.range(lo.clone()..=hi.clone())), "range"),
             want((Included(lo.clone()), Included(hi.clone()))),
             "range(lo..=hi) {what}"
         );
-        assert_eq!(
+        same!(
             ok(
                 on!(h, |h| h
                     .range_iter(lo.clone()..hi.clone())
@@ -971,12 +1127,12 @@ impl Runner {
             want((Included(lo.clone()), Excluded(hi.clone()))),
             "range_iter(lo..hi) {what}"
         );
-        assert_eq!(
+        same!(
             ok(on!(h, |h| h.iter_from(&lo).map(|i| i.collect::<Vec<_>>())), "iter_from"),
             want((Included(lo.clone()), Unbounded)),
             "iter_from(lo) {what}"
         );
-        assert_eq!(
+        same!(
             ok(
                 on!(h, |h| h.iter_after(&lo).map(|i| i.collect::<Vec<_>>())),
                 "iter_after"
@@ -989,25 +1145,27 @@ impl Runner {
             .into_iter()
             .filter(|(k, _)| k.starts_with(prefix))
             .collect();
-        assert_eq!(
+        same!(
             ok(on!(h, |h| h.range_prefix(prefix)), "range_prefix"),
             by_prefix,
-            "range_prefix({prefix:?}) {what}"
+            "range_prefix({}) {what}",
+            prefix.show()
         );
-        assert_eq!(
+        same!(
             ok(
                 on!(h, |h| h.range_prefix_iter(prefix).map(|i| i.collect::<Vec<_>>())),
                 "range_prefix_iter"
             ),
             by_prefix,
-            "range_prefix_iter({prefix:?}) {what}"
+            "range_prefix_iter({}) {what}",
+            prefix.show()
         );
     }
 }
 
 /// Every read path of every namespace of `db` against `model` at time `now`.
 fn check_db(db: &Emdb, model: &Model, now: u64, range_scans: bool, when: &str) {
-    assert_eq!(
+    same!(
         ok(db.list_namespaces(), "list_namespaces"),
         model.names(),
         "namespaces {when}"
@@ -1025,22 +1183,22 @@ fn check_db(db: &Emdb, model: &Model, now: u64, range_scans: bool, when: &str) {
             .map(|(k, e)| (k.clone(), e.value.clone()))
             .collect();
         let live_keys: Vec<Vec<u8>> = live.iter().map(|(k, _)| k.clone()).collect();
-        assert_eq!(
+        same!(
             ok(on!(&h, |h| h.len()), "len"),
             space.len(),
             "len (expired records too) {what}"
         );
-        assert_eq!(
+        same!(
             ok(on!(&h, |h| h.is_empty()), "is_empty"),
             space.is_empty(),
             "is_empty {what}"
         );
-        assert_eq!(
+        same!(
             sorted(ok(on!(&h, |h| h.iter().map(|i| i.collect::<Vec<_>>())), "iter")),
             live,
             "iter {what}"
         );
-        assert_eq!(
+        same!(
             sorted(ok(on!(&h, |h| h.keys().map(|i| i.collect::<Vec<_>>())), "keys")),
             live_keys,
             "keys {what}"
@@ -1050,34 +1208,36 @@ fn check_db(db: &Emdb, model: &Model, now: u64, range_scans: bool, when: &str) {
             tried.into_iter().collect::<emdb_core::Result<Vec<_>>>(),
             "try_iter item",
         );
-        assert_eq!(sorted(tried), live, "try_iter {what}");
+        same!(sorted(tried), live, "try_iter {what}");
         for (i, k) in all_keys().into_iter().enumerate() {
             let entry = space.get(&k);
             let value = entry.filter(|e| e.live(now)).map(|e| e.value.clone());
-            assert_eq!(ok(on!(&h, |h| h.get(&k)), "get"), value, "get({k:?}) {what}");
-            assert_eq!(
+            same!(ok(on!(&h, |h| h.get(&k)), "get"), value, "get({}) {what}", k.show());
+            same!(
                 ok(on!(&h, |h| h.contains_key(&k)), "contains_key"),
                 value.is_some(),
-                "contains_key({k:?}) {what}"
+                "contains_key({}) {what}",
+                k.show()
             );
             if i % 3 == 0 {
                 let zero = ok(on!(&h, |h| h.get_zerocopy(&k)), "get_zerocopy").map(|v| v.to_vec());
-                assert_eq!(zero, value, "get_zerocopy({k:?}) {what}");
+                same!(zero, value, "get_zerocopy({}) {what}", k.show());
             }
             // Expired but unswept: its past expiry (as 1.0.3).
-            assert_eq!(
+            same!(
                 ok(on!(&h, |h| h.expires_at(&k)), "expires_at"),
                 entry.map(|e| e.expires_at),
-                "expires_at({k:?}) {what}"
+                "expires_at({}) {what}",
+                k.show()
             );
             let ttl = entry
                 .filter(|e| e.expires_at > now)
                 .map(|e| Duration::from_millis(e.expires_at - now));
-            assert_eq!(ok(on!(&h, |h| h.ttl(&k)), "ttl"), ttl, "ttl({k:?}) {what}");
+            same!(ok(on!(&h, |h| h.ttl(&k)), "ttl"), ttl, "ttl({}) {what}", k.show());
         }
         if range_scans {
-            assert_eq!(ok(on!(&h, |h| h.range(..)), "range"), live, "range(..) {what}");
-            assert_eq!(
+            same!(ok(on!(&h, |h| h.range(..)), "range"), live, "range(..) {what}");
+            same!(
                 ok(
                     on!(&h, |h| h.range_iter(..).map(|i| i.collect::<Vec<_>>())),
                     "range_iter"
