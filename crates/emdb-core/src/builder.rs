@@ -8,7 +8,7 @@ use crate::db::Emdb;
 use crate::engine::paths::{self, MemDir};
 use crate::engine::{Config, Inner};
 use crate::error::{Error, Result};
-use crate::options::FlushPolicy;
+use crate::options::{Clock, FlushPolicy};
 
 /// Configures and opens an [`Emdb`].
 ///
@@ -38,6 +38,7 @@ pub struct EmdbBuilder {
     default_ttl: Option<Duration>,
     range_scans: bool,
     flush_policy: FlushPolicy,
+    clock: Clock,
     #[cfg(feature = "encrypt")]
     encryption_key: Option<zeroize::Zeroizing<[u8; 32]>>,
     #[cfg(feature = "encrypt")]
@@ -56,6 +57,8 @@ impl std::fmt::Debug for EmdbBuilder {
             .field("default_ttl", &self.default_ttl)
             .field("range_scans", &self.range_scans)
             .field("flush_policy", &self.flush_policy);
+        #[cfg(feature = "test-clock")]
+        d.field("clock", &self.clock);
         #[cfg(feature = "encrypt")]
         {
             // `None` when unset, `Some(<redacted>)` when set (as emdb 1.0 shows them):
@@ -139,6 +142,15 @@ impl EmdbBuilder {
     #[must_use]
     pub fn flush_policy(mut self, policy: FlushPolicy) -> Self {
         self.flush_policy = policy;
+        self
+    }
+
+    /// Judge expiry by `clock` instead of the system clock (feature `test-clock`, for
+    /// tests): see [`crate::TestClock`].
+    #[cfg(feature = "test-clock")]
+    #[must_use]
+    pub fn clock(mut self, clock: crate::TestClock) -> Self {
+        self.clock = Clock::test(clock);
         self
     }
 
@@ -275,6 +287,7 @@ impl EmdbBuilder {
             range_scans: self.range_scans,
             flush_policy: self.flush_policy,
             mem,
+            clock: self.clock,
             #[cfg(feature = "encrypt")]
             keying,
         })?;

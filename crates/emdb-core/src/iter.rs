@@ -23,13 +23,14 @@ use emdb_journal::Snapshot;
 use crate::engine::codec::Codec;
 use crate::engine::{Inner, Listing, key_at};
 use crate::error::{Error, Result};
-use crate::options::{expired_now, now_ms};
+use crate::options::Clock;
 
 /// The shared walk over a snapshot of locations.
 struct Walk {
     view: Snapshot,
     codec: Codec,
     locations: std::vec::IntoIter<Location>,
+    clock: Clock,
 }
 
 impl Walk {
@@ -38,13 +39,14 @@ impl Walk {
             view: listing.view,
             codec: listing.codec,
             locations: listing.locations.into_iter(),
+            clock: listing.clock,
         }
     }
 
     fn next_entry(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
         loop {
             let loc = self.locations.next()?;
-            if expired_now(&loc) {
+            if self.clock.expired(&loc) {
                 continue;
             }
             // Expiry checked just above (reading the clock only for records that have
@@ -58,7 +60,7 @@ impl Walk {
     fn next_key(&mut self) -> Option<Vec<u8>> {
         loop {
             let loc = self.locations.next()?;
-            if expired_now(&loc) {
+            if self.clock.expired(&loc) {
                 continue;
             }
             // As with entries, a record that does not decode is skipped here.
@@ -202,7 +204,7 @@ impl Cursor {
         }
         self.page.extend(page.locations);
         self.page_size = (self.page_size * 2).min(LAST_PAGE);
-        self.page_view = Some((page.view, page.codec, now_ms()));
+        self.page_view = Some((page.view, page.codec, self.inner.clock().now_ms()));
         Ok(())
     }
 

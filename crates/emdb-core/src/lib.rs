@@ -20,7 +20,8 @@
 //! * `txn.rs` (public): [`Transaction`], staged writes applied as one batch.
 //! * `iter.rs` (public): the iterators and range cursors.
 //! * `value.rs` (public): [`ValueRef`], a value borrowed from the memory map.
-//! * `options.rs` (public): [`FlushPolicy`] and [`Ttl`].
+//! * `options.rs` (public): [`FlushPolicy`] and [`Ttl`]; the clock expiry is judged by
+//!   (`TestClock`, feature `test-clock`, for tests).
 //! * `stats.rs` (public): [`EmdbStats`].
 //! * `error.rs` (public): [`Error`] and [`Result`].
 //! * `nested.rs` (public, feature `nested`): `Focus`, dotted-prefix views.
@@ -73,6 +74,8 @@ pub use iter::{EmdbIter, EmdbKeyIter, EmdbRangeIter, NamespaceIter, NamespaceKey
 pub use namespace::Namespace;
 #[cfg(feature = "nested")]
 pub use nested::Focus;
+#[cfg(feature = "test-clock")]
+pub use options::TestClock;
 pub use options::{FlushPolicy, Ttl};
 pub use stats::EmdbStats;
 pub use txn::Transaction;

@@ -86,7 +86,7 @@ impl<'db> Transaction<'db> {
         let key = key.as_ref();
         match self.staged.get(key) {
             Some(Staged::Put { value, expires_at }) => {
-                Ok((*expires_at == 0 || *expires_at > crate::options::now_ms()).then(|| value.clone()))
+                Ok((*expires_at == 0 || *expires_at > self.scope.inner.clock().now_ms()).then(|| value.clone()))
             }
             Some(Staged::Remove) => Ok(None),
             None => self.scope.get(key),

@@ -31,10 +31,16 @@ fn defaults_clone_and_debug() -> Result<(), Error> {
 #[cfg(feature = "ttl")]
 #[test]
 fn default_ttl_applies_to_plain_inserts() -> Result<(), Error> {
-    let db = Emdb::builder().default_ttl(Duration::from_secs(3600)).build()?;
+    // A test clock: the time left is exact, however long the machine takes.
+    let clock = emdb_core::TestClock::new();
+    let db = Emdb::builder()
+        .default_ttl(Duration::from_secs(3600))
+        .clock(clock.clone())
+        .build()?;
     db.insert("k", "v")?;
-    let left = db.ttl("k")?.expect("a TTL");
-    assert!(left <= Duration::from_secs(3600) && left > Duration::from_secs(3500));
+    assert_eq!(db.ttl("k")?, Some(Duration::from_secs(3600)));
+    clock.advance(Duration::from_secs(100));
+    assert_eq!(db.ttl("k")?, Some(Duration::from_secs(3500)));
     db.insert_with_ttl("forever", "v", Ttl::Never)?;
     assert_eq!(db.ttl("forever")?, None);
     Ok(())

@@ -411,12 +411,19 @@ fn compaction_and_backup_keep_the_key() -> emdb::Result<()> {
 #[test]
 fn ttl_and_namespaces_under_encryption() -> emdb::Result<()> {
     let (_dir, path) = temp_path("ttl.emdb");
-    let db = keyed(&path, KEY)?;
+    // A test clock moved past the short TTL instead of a sleep.
+    let clock = emdb_core::TestClock::new();
+    let db = Emdb::builder()
+        .path(&path)
+        .encryption_key(KEY)
+        .clock(clock.clone())
+        .build()?;
     db.insert_with_ttl(
         "short",
         "gone soon",
         emdb::Ttl::After(std::time::Duration::from_millis(30)),
     )?;
+    assert_eq!(db.get("short")?.as_deref(), Some(&b"gone soon"[..]));
     db.insert_with_ttl("long", "stays", emdb::Ttl::After(std::time::Duration::from_secs(3600)))?;
     let users = db.namespace("users")?;
     users.insert("alice", "1")?;
@@ -425,12 +432,16 @@ fn ttl_and_namespaces_under_encryption() -> emdb::Result<()> {
     assert!(db.drop_namespace("orders")?);
     let expiry = db.expires_at("long")?.expect("has a ttl");
     db.flush()?;
-    std::thread::sleep(std::time::Duration::from_millis(60));
+    clock.advance(std::time::Duration::from_millis(30));
     assert_eq!(db.get("short")?, None);
     drop((db, users, orders));
     forge::assert_nowhere(&path, b"users");
     forge::assert_nowhere(&path, b"alice");
-    let db = keyed(&path, KEY)?;
+    let db = Emdb::builder()
+        .path(&path)
+        .encryption_key(KEY)
+        .clock(clock.clone())
+        .build()?;
     assert_eq!(db.get("short")?, None);
     assert_eq!(db.expires_at("long")?, Some(expiry));
     assert_eq!(db.list_namespaces()?, vec![String::new(), "users".to_owned()]);

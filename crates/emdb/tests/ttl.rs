@@ -2,38 +2,54 @@
 //! / `persist`, expired records hidden on every read path yet counted by `len()` until
 //! swept, compare-and-remove sweeping, the sweep on open, overflow, namespaces and
 //! transactions.
+//!
+//! Where time matters, the database judges expiry by a test clock (`emdb_core::TestClock`,
+//! a dev-dependency's feature) that the test moves by hand: the answers are exact and the
+//! same on every machine, and no test waits for the system clock. The tests without one
+//! use `Ttl::After(ZERO)` (expired at once) and hour-long TTLs, and so read the system
+//! clock as a user's database does.
 #![cfg(feature = "ttl")]
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
-use common::{now_ms, open_ranged, temp_db, temp_path, temp_range_db};
-use emdb::{Emdb, Error, Ttl};
+use common::{open_ranged, temp_db, temp_path, temp_range_db};
+use emdb::{Emdb, EmdbBuilder, Error, Ttl};
+use emdb_core::TestClock;
 
 const HOUR: Duration = Duration::from_secs(3600);
 const HOUR_MS: u64 = 3_600_000;
 
-/// Asserts that `at` is an expiry `ttl_ms` after some instant in `[before, after]`.
-fn assert_expiry_near(at: Option<u64>, before: u64, after: u64, ttl_ms: u64) {
-    let at = at.expect("a live key with a TTL has an expiry");
-    assert!(
-        (before + ttl_ms..=after + ttl_ms).contains(&at),
-        "expiry {at} outside [{}, {}]",
-        before + ttl_ms,
-        after + ttl_ms
-    );
+/// `builder` with a fresh test clock (reading the system clock's time, standing still),
+/// opened; and the clock.
+fn clocked(builder: EmdbBuilder) -> Result<(TestClock, Emdb), Error> {
+    let clock = TestClock::new();
+    let db = builder.clock(clock.clone()).build()?;
+    Ok((clock, db))
+}
+
+/// `path` opened again on `clock`.
+fn reopen(path: &Path, clock: &TestClock) -> Result<Emdb, Error> {
+    Emdb::builder().path(path).clock(clock.clone()).build()
 }
 
 #[test]
 fn after_sets_an_absolute_expiry_and_a_remaining_ttl() -> Result<(), Error> {
-    let (_dir, _path, db) = temp_db();
-    let before = now_ms();
+    let (_dir, path) = temp_path("after.emdb");
+    let (clock, db) = clocked(Emdb::builder().path(&path))?;
+    let written = clock.now_ms();
     db.insert_with_ttl("k", "v", Ttl::After(HOUR))?;
-    let after = now_ms();
-    assert_expiry_near(db.expires_at("k")?, before, after, HOUR_MS);
-    let left = db.ttl("k")?.expect("a key with a TTL has time left");
-    assert!(left <= HOUR && left > HOUR - Duration::from_secs(60), "{left:?} left");
+    assert_eq!(db.expires_at("k")?, Some(written + HOUR_MS));
+    assert_eq!(db.ttl("k")?, Some(HOUR));
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        db.ttl("k")?,
+        Some(HOUR - Duration::from_secs(60)),
+        "the time left counts down"
+    );
+    assert_eq!(db.expires_at("k")?, Some(written + HOUR_MS), "the expiry stays put");
     assert_eq!(db.get("k")?, Some(b"v".to_vec()));
     Ok(())
 }
@@ -57,70 +73,61 @@ fn never_and_default_without_a_builder_ttl_do_not_expire() -> Result<(), Error> 
 #[test]
 fn the_builder_default_ttl_applies_to_plain_writes_and_ttl_default() -> Result<(), Error> {
     let (_dir, path) = temp_path("default-ttl.emdb");
-    let db = Emdb::builder().path(&path).default_ttl(HOUR).build()?;
-    let before = now_ms();
+    let (clock, db) = clocked(Emdb::builder().path(&path).default_ttl(HOUR))?;
+    let written = clock.now_ms();
     db.insert("plain", "v")?;
     db.insert_with_ttl("default", "v", Ttl::Default)?;
     db.insert_many([("many1", "v"), ("many2", "v")])?;
-    let after = now_ms();
     for key in ["plain", "default", "many1", "many2"] {
-        assert_expiry_near(db.expires_at(key)?, before, after, HOUR_MS);
-        assert!(db.ttl(key)?.is_some(), "{key} has time left");
+        assert_eq!(db.expires_at(key)?, Some(written + HOUR_MS), "{key}");
+        assert_eq!(db.ttl(key)?, Some(HOUR), "{key} has the default TTL left");
     }
     db.insert_with_ttl("never", "v", Ttl::Never)?;
     assert_eq!(db.expires_at("never")?, Some(0), "Never overrides the default");
-    let before = now_ms();
+    clock.advance(Duration::from_secs(1));
     db.insert_with_ttl("short", "v", Ttl::After(Duration::from_secs(10)))?;
-    let after = now_ms();
-    assert_expiry_near(db.expires_at("short")?, before, after, 10_000);
+    assert_eq!(db.expires_at("short")?, Some(written + 1_000 + 10_000));
     Ok(())
 }
 
 #[test]
 fn after_zero_is_expired_at_once() -> Result<(), Error> {
-    let (_dir, _path, db) = temp_db();
+    let (_dir, path) = temp_path("zero.emdb");
+    let (clock, db) = clocked(Emdb::builder().path(&path))?;
     db.insert_with_ttl("gone", "v", Ttl::After(Duration::ZERO))?;
     assert_eq!(db.get("gone")?, None);
     assert!(!db.contains_key("gone")?);
-    let at = db.expires_at("gone")?;
-    assert!(
-        at.is_some_and(|at| at != 0 && at <= now_ms()),
-        "unswept: its past expiry, as 1.0.3: {at:?}"
+    assert_eq!(
+        db.expires_at("gone")?,
+        Some(clock.now_ms()),
+        "unswept: its expiry, already reached (as 1.0.3)"
     );
     assert_eq!(db.ttl("gone")?, None);
     Ok(())
 }
 
-/// The one test that waits for a clock: a 40 ms TTL elapses, and reads made afterwards,
-/// through handles and iterators created before, no longer see the record.
+/// A 40 ms TTL elapses on the test clock, and reads made afterwards, through handles and
+/// iterators created before, no longer see the record; until then, every read does.
 #[test]
 fn a_record_expires_when_its_ttl_elapses() -> Result<(), Error> {
-    let (_dir, _path, db) = temp_range_db();
+    let (_dir, path) = temp_path("elapses.emdb");
+    let (clock, db) = clocked(Emdb::builder().path(&path).enable_range_scans(true))?;
     db.insert("stays", "v")?;
-    let before = now_ms();
-    let written = Instant::now();
+    let written = clock.now_ms();
     db.insert_with_ttl("short", "v", Ttl::After(Duration::from_millis(40)))?;
-    let at = db.expires_at("short")?;
-    let seen = db.get("short")?;
-    // Only conclusive when the machine was quick enough to read before the expiry.
-    if written.elapsed() < Duration::from_millis(30) {
-        assert_eq!(seen, Some(b"v".to_vec()), "visible before its expiry");
-        assert!(at.is_some_and(|at| at >= before + 40), "{at:?}");
-    }
+    assert_eq!(db.expires_at("short")?, Some(written + 40));
+    clock.advance(Duration::from_millis(39));
+    assert_eq!(db.get("short")?, Some(b"v".to_vec()), "visible until its expiry");
+    assert_eq!(db.ttl("short")?, Some(Duration::from_millis(1)));
     // Iterators and cursors made before the expiry check it as they reach the record.
     let iter = db.iter()?;
     let keys = db.keys()?;
     let cursor = db.range_iter(..)?;
-    while now_ms() <= before + 60 {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert_eq!(db.get("short")?, None);
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(db.get("short")?, None, "hidden from the millisecond of its expiry");
     assert!(!db.contains_key("short")?);
     assert_eq!(db.ttl("short")?, None);
-    assert!(
-        db.expires_at("short")?.is_some_and(|t| t <= now_ms()),
-        "unswept: its past expiry"
-    );
+    assert_eq!(db.expires_at("short")?, Some(written + 40), "unswept: its past expiry");
     assert_eq!(iter.map(|(k, _)| k).collect::<Vec<_>>(), vec![b"stays".to_vec()]);
     assert_eq!(keys.collect::<Vec<_>>(), vec![b"stays".to_vec()]);
     assert_eq!(cursor.map(|(k, _)| k).collect::<Vec<_>>(), vec![b"stays".to_vec()]);
@@ -307,13 +314,12 @@ fn open_sweeps_expired_default_namespace_records() -> Result<(), Error> {
 #[test]
 fn expiries_survive_a_checkpointed_reopen() -> Result<(), Error> {
     let (_dir, path) = temp_path("checkpoint-ttl.emdb");
-    let (before, after);
+    let clock = TestClock::new();
+    let written = clock.now_ms();
     {
-        let db = Emdb::open(&path)?;
-        before = now_ms();
+        let db = reopen(&path, &clock)?;
         db.insert_with_ttl("hour", "v", Ttl::After(HOUR))?;
         db.insert_with_ttl("persisted", "v", Ttl::After(HOUR))?;
-        after = now_ms();
         db.insert("plain", "v")?;
         db.insert_with_ttl("dead-before", "v", Ttl::After(Duration::ZERO))?;
         db.checkpoint()?;
@@ -323,8 +329,8 @@ fn expiries_survive_a_checkpointed_reopen() -> Result<(), Error> {
         assert_eq!(db.len()?, 5);
         db.flush()?;
     }
-    let db = Emdb::open(&path)?;
-    assert_expiry_near(db.expires_at("hour")?, before, after, HOUR_MS);
+    let db = reopen(&path, &clock)?;
+    assert_eq!(db.expires_at("hour")?, Some(written + HOUR_MS));
     assert_eq!(db.expires_at("persisted")?, Some(0));
     assert_eq!(db.expires_at("plain")?, Some(0));
     assert_eq!(db.get("dead-before")?, None);
@@ -371,15 +377,14 @@ fn an_unrepresentable_expiry_is_ttl_overflow() -> Result<(), Error> {
 #[test]
 fn namespaces_inherit_the_default_ttl_and_support_the_ttl_api() -> Result<(), Error> {
     let (_dir, path) = temp_path("ns-ttl.emdb");
-    let db = Emdb::builder().path(&path).default_ttl(HOUR).build()?;
+    let (clock, db) = clocked(Emdb::builder().path(&path).default_ttl(HOUR))?;
     let ns = db.namespace("cache")?;
-    let before = now_ms();
+    let written = clock.now_ms();
     ns.insert("plain", "v")?;
     ns.insert_many([("many", "v")])?;
-    let after = now_ms();
-    assert_expiry_near(ns.expires_at("plain")?, before, after, HOUR_MS);
-    assert_expiry_near(ns.expires_at("many")?, before, after, HOUR_MS);
-    assert!(ns.ttl("plain")?.is_some());
+    assert_eq!(ns.expires_at("plain")?, Some(written + HOUR_MS));
+    assert_eq!(ns.expires_at("many")?, Some(written + HOUR_MS));
+    assert_eq!(ns.ttl("plain")?, Some(HOUR));
 
     ns.insert_with_ttl("never", "v", Ttl::Never)?;
     assert_eq!(ns.expires_at("never")?, Some(0));
@@ -390,10 +395,7 @@ fn namespaces_inherit_the_default_ttl_and_support_the_ttl_api() -> Result<(), Er
     ns.insert_with_ttl("dead", "v", Ttl::After(Duration::ZERO))?;
     assert_eq!(ns.get("dead")?, None);
     assert!(!ns.contains_key("dead")?);
-    assert!(
-        ns.expires_at("dead")?.is_some_and(|t| t <= now_ms()),
-        "unswept: its past expiry"
-    );
+    assert_eq!(ns.expires_at("dead")?, Some(written), "unswept: its past expiry");
     assert!(!ns.persist("dead")?);
     assert_eq!(ns.len()?, 4, "counted until swept");
     assert!(ns.iter()?.all(|(k, _)| k != b"dead"));
@@ -422,8 +424,8 @@ fn namespace_range_reads_hide_expired_records() -> Result<(), Error> {
 #[test]
 fn transactions_stage_ttls() -> Result<(), Error> {
     let (_dir, path) = temp_path("tx-ttl.emdb");
-    let db = Emdb::builder().path(&path).default_ttl(HOUR).build()?;
-    let before = now_ms();
+    let (clock, db) = clocked(Emdb::builder().path(&path).default_ttl(HOUR))?;
+    let written = clock.now_ms();
     db.transaction(|tx| {
         tx.insert("defaulted", "v")?;
         tx.insert_with_ttl("short", "v", Ttl::After(Duration::from_secs(60)))?;
@@ -432,18 +434,25 @@ fn transactions_stage_ttls() -> Result<(), Error> {
         assert_eq!(tx.get("dead")?, None, "an expired staged write reads as absent");
         assert!(!tx.contains_key("dead")?);
         assert_eq!(tx.get("short")?, Some(b"v".to_vec()));
+        // A staged write's expiry is judged when it is read: time passes in a transaction.
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(
+            tx.get("short")?,
+            None,
+            "a staged write whose TTL ran out reads as absent"
+        );
+        clock.set(written);
         Ok(())
     })?;
-    let after = now_ms();
-    assert_expiry_near(db.expires_at("defaulted")?, before, after, HOUR_MS);
-    assert_expiry_near(db.expires_at("short")?, before, after, 60_000);
+    assert_eq!(db.expires_at("defaulted")?, Some(written + HOUR_MS));
+    assert_eq!(db.expires_at("short")?, Some(written + 60_000));
     assert_eq!(db.expires_at("never")?, Some(0));
     assert_eq!(db.get("dead")?, None);
     assert_eq!(db.len()?, 4);
     assert_eq!(db.sweep_expired(), 1);
     drop(db);
-    let db = Emdb::open(&path)?;
-    assert_expiry_near(db.expires_at("short")?, before, after, 60_000);
+    let db = reopen(&path, &clock)?;
+    assert_eq!(db.expires_at("short")?, Some(written + 60_000));
     assert_eq!(db.expires_at("never")?, Some(0));
     Ok(())
 }

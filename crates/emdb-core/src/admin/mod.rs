@@ -179,6 +179,7 @@ fn run(path: &Path, from: Option<&EncryptionInput>, to: Option<&EncryptionInput>
         range_scans: false,
         flush_policy: FlushPolicy::OnEachFlush,
         mem: None,
+        clock: crate::options::Clock::default(),
         keying: from.map(|input| Keying {
             input: input.clone(),
             cipher: Cipher::default(),

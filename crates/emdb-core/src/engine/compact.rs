@@ -35,7 +35,6 @@ use super::record::{self, Record};
 use super::{Inner, Space, State, holds_key, range};
 use crate::error::{Error, Result};
 use crate::fault;
-use crate::options::now_ms;
 
 /// Records copied per batch frame, by bytes. Compaction needs no frame-level atomicity (the
 /// rename makes the whole new log appear at once), so its frames stay small: one damaged
@@ -221,7 +220,7 @@ impl Inner {
             binds.push(rec);
         }
         target.apply(&binds, indexed)?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let from = &captured.state.codec;
         for (_, locations) in &captured.live {
             let mut batch = Vec::new();

@@ -63,7 +63,7 @@ use emdb_journal::{Journal, JournalLock};
 use parking_lot::{Mutex, RwLock};
 
 use crate::error::{Error, Result};
-use crate::options::FlushPolicy;
+use crate::options::{Clock, FlushPolicy};
 use codec::Codec;
 use paths::MemDir;
 use registry::Registry;
@@ -221,6 +221,8 @@ pub(crate) struct Inner {
     /// The path's lock, held by the engine itself so that it stays held while compaction
     /// swaps the journal (and, shared, by an encryption admin run past the engine's life).
     lock: Arc<JournalLock>,
+    /// What every expiry decision of this database reads.
+    clock: Clock,
     // Last: the temporary directory of an ephemeral database goes after the journal.
     _mem: Option<MemDir>,
 }
@@ -242,6 +244,11 @@ impl Inner {
     /// The data file's path, symlinks resolved (where its siblings live).
     pub(crate) fn data_path(&self) -> &Path {
         self.lock.data_path()
+    }
+
+    /// The clock expiry is judged by.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Whether the range index is kept.

@@ -16,7 +16,7 @@ use super::paths::MemDir;
 use super::stripes::Stripes;
 use super::{Inner, State, replay};
 use crate::error::Result;
-use crate::options::FlushPolicy;
+use crate::options::{Clock, FlushPolicy};
 
 /// How a database is opened, resolved from the builder.
 #[derive(Debug)]
@@ -26,6 +26,8 @@ pub(crate) struct Config {
     pub(crate) range_scans: bool,
     pub(crate) flush_policy: FlushPolicy,
     pub(crate) mem: Option<MemDir>,
+    /// What expiry is judged by.
+    pub(crate) clock: Clock,
     /// The key to open (or set up) an encrypted database with.
     #[cfg(feature = "encrypt")]
     pub(crate) keying: Option<Keying>,
@@ -105,6 +107,7 @@ impl Inner {
             flush_policy: config.flush_policy,
             opened,
             lock,
+            clock: config.clock,
             _mem: config.mem,
         })
     }

@@ -11,7 +11,7 @@ use super::codec::{Codec, narrow};
 use super::record::{self, Record};
 use super::{Inner, Space, SpaceRef, State, holds_key};
 use crate::error::{Error, Result};
-use crate::options::expired_now;
+use crate::options::Clock;
 use crate::value::ValueRef;
 
 /// The live entries of a namespace at one instant, and how to read them.
@@ -19,6 +19,8 @@ pub(crate) struct Listing {
     pub(crate) view: Snapshot,
     pub(crate) codec: Codec,
     pub(crate) locations: Vec<Location>,
+    /// What the walk judges expiry by.
+    pub(crate) clock: Clock,
 }
 
 /// The live location of `key` in `space` and its plain record, read through `view`. A
@@ -26,8 +28,9 @@ pub(crate) struct Listing {
 /// writer of another key (the caller holds this key's stripe), so it is not this key's.
 /// A candidate that fails its verification, or holds no insert (damage: the index holds
 /// only inserts), is `Corrupted` unless the key is found elsewhere or the candidate has
-/// expired.
+/// expired (by `clock`).
 fn find<'v>(
+    clock: &Clock,
     codec: &Codec,
     space: &Space,
     view: &'v Snapshot,
@@ -47,6 +50,7 @@ fn find<'v>(
             // The index holds only inserts: what lies there now is damage.
             None => {
                 fail(
+                    clock,
                     &mut failed,
                     l,
                     Error::Corrupted {
@@ -59,7 +63,7 @@ fn find<'v>(
         },
         Ok(None) => false,
         Err(e) => {
-            fail(&mut failed, l, e);
+            fail(clock, &mut failed, l, e);
             false
         }
     });
@@ -73,8 +77,8 @@ fn find<'v>(
 /// Keeps `e`, the failure to read the candidate at `loc`, unless that candidate has
 /// expired: an expired record answers absent whatever its bytes hold, in `get` as in the
 /// iterators (which skip expired entries before reading them).
-fn fail(failed: &mut Option<Error>, loc: Location, e: Error) {
-    if !expired_now(&loc) {
+fn fail(clock: &Clock, failed: &mut Option<Error>, loc: Location, e: Error) {
+    if !clock.expired(&loc) {
         *failed = Some(e);
     }
 }
@@ -256,8 +260,8 @@ impl Inner {
         f: impl FnOnce(Location, Cow<'_, [u8]>) -> Result<T>,
     ) -> Result<Option<T>> {
         self.at_key(ns, key, false, |state, space, view| {
-            match find(&state.codec, space, &view, ns, key)? {
-                Some((loc, rec)) if !expired_now(&loc) => f(loc, rec).map(Some),
+            match find(&self.clock, &state.codec, space, &view, ns, key)? {
+                Some((loc, rec)) if !self.clock.expired(&loc) => f(loc, rec).map(Some),
                 _ => Ok(None),
             }
         })
@@ -274,10 +278,10 @@ impl Inner {
         // Not `with_live`: the view is moved into the value handed out (no reference
         // count taken on the map).
         self.at_key(ns, key, false, |state, space, view| {
-            let Some((loc, rec)) = find(&state.codec, space, &view, ns, key)? else {
+            let Some((loc, rec)) = find(&self.clock, &state.codec, space, &view, ns, key)? else {
                 return Ok(None);
             };
-            if expired_now(&loc) {
+            if self.clock.expired(&loc) {
                 return Ok(None);
             }
             let span = match &rec {
@@ -309,7 +313,7 @@ impl Inner {
     #[cfg(feature = "ttl")]
     pub(crate) fn expires_at(&self, ns: u32, key: &[u8]) -> Result<Option<u64>> {
         self.at_key(ns, key, false, |state, space, view| {
-            Ok(find(&state.codec, space, &view, ns, key)?.map(|(loc, _)| loc.expires_at))
+            Ok(find(&self.clock, &state.codec, space, &view, ns, key)?.map(|(loc, _)| loc.expires_at))
         })
     }
 
@@ -318,7 +322,7 @@ impl Inner {
     /// gets the value, the other `None` (the stripe orders them).
     pub(crate) fn remove(&self, ns: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.at_key(ns, key, true, |state, space, view| {
-            let Some((loc, rec)) = find(&state.codec, space, &view, ns, key)? else {
+            let Some((loc, rec)) = find(&self.clock, &state.codec, space, &view, ns, key)? else {
                 return Ok(None);
             };
             let old = value_in(rec, loc.offset)?.into_owned();
@@ -335,10 +339,10 @@ impl Inner {
     #[cfg(feature = "ttl")]
     pub(crate) fn persist(&self, ns: u32, key: &[u8]) -> Result<bool> {
         self.at_key(ns, key, true, |state, space, view| {
-            let Some((loc, old)) = find(&state.codec, space, &view, ns, key)? else {
+            let Some((loc, old)) = find(&self.clock, &state.codec, space, &view, ns, key)? else {
                 return Ok(false);
             };
-            if loc.expires_at == 0 || expired_now(&loc) {
+            if loc.expires_at == 0 || self.clock.expired(&loc) {
                 return Ok(false);
             }
             let value = value_in(old, loc.offset)?;
@@ -463,6 +467,7 @@ impl Inner {
             view,
             codec: state.codec.clone(),
             locations: space.index.locations(),
+            clock: self.clock.clone(),
         })
     }
 
@@ -470,7 +475,7 @@ impl Inner {
     /// current record (a concurrent re-insert survives). Returns how many were removed.
     #[cfg(feature = "ttl")]
     pub(crate) fn sweep_expired(&self, ns: u32) -> Result<usize> {
-        let now = crate::options::now_ms();
+        let now = self.clock.now_ms();
         // Only the expired locations are collected (every key is checked again under its
         // stripe below, so no gate is needed), and an index where nothing expires is not
         // walked at all: this runs at every open.
@@ -554,6 +559,7 @@ mod tests {
             range_scans: false,
             flush_policy: crate::FlushPolicy::OnEachFlush,
             mem: None,
+            clock: crate::options::Clock::default(),
             #[cfg(feature = "encrypt")]
             keying: None,
         })?);

@@ -27,7 +27,7 @@ impl Scope {
     pub(crate) fn expiry(&self, ttl: Ttl) -> Result<u64> {
         #[cfg(feature = "ttl")]
         {
-            crate::options::expiry(ttl, self.inner.default_ttl, crate::options::now_ms())
+            crate::options::expiry(ttl, self.inner.default_ttl, self.inner.clock().now_ms())
                 .ok_or(crate::error::Error::TtlOverflow)
         }
         #[cfg(not(feature = "ttl"))]
@@ -117,7 +117,7 @@ impl Scope {
 
     #[cfg(feature = "ttl")]
     pub(crate) fn ttl(&self, key: &[u8]) -> Result<Option<std::time::Duration>> {
-        let now = crate::options::now_ms();
+        let now = self.inner.clock().now_ms();
         Ok(match self.expires_at(key)? {
             Some(at) if at > now => Some(std::time::Duration::from_millis(at - now)),
             _ => None,
