@@ -37,7 +37,7 @@ pub fn sync_parent_dir(path: &Path) -> Result<()> {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        std::fs::File::open(dir)?.sync_all()?;
+        crate::fileops::sync_dir(dir)?;
     }
     #[cfg(not(unix))]
     let _ = path;
@@ -72,12 +72,12 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
 pub(crate) fn replace_with(fs: &fsys::Handle, path: &Path, bytes: &[u8]) -> Result<()> {
     if !path.exists() {
         match crate::lock::private_options().write(true).create_new(true).open(path) {
-            Ok(_) => {}
+            Ok(file) => crate::fileops::opened(&file, path),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(Error::Io(e)),
         }
     }
-    fs.write_copy(path, bytes)?;
+    crate::fileops::write_copy(fs, path, bytes)?;
     // fsys syncs the directory too but ignores a failure of that sync; a replace that is
     // reported durable must have its rename durable, so the directory is synced again
     // here, with the failure reported (one more directory sync per replace).
@@ -132,7 +132,7 @@ pub fn remove_stale_staging(path: &Path, suffixes: &[&str]) -> Result<usize> {
         let name = entry.file_name();
         let name = name.as_encoded_bytes();
         if names.iter().any(|target| is_staging_of(name, target)) {
-            match std::fs::remove_file(entry.path()) {
+            match crate::fileops::remove_file(&entry.path()) {
                 Ok(()) => removed += 1,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::Io(e)),
