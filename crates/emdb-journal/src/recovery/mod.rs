@@ -214,9 +214,12 @@ pub(crate) fn recover(
     })
     .map_err(|(source, lsn)| Error::Replay { lsn, source })?;
 
-    if scan.end.get() == 0 && matches!(scan.tail, Tail::Torn { .. }) && !starts_with_magic(bytes) {
+    let ours = matches!(sidecar, SidecarState::Valid(_));
+    if scan.end.get() == 0 && matches!(scan.tail, Tail::Torn { .. }) && !starts_with_magic(bytes) && !ours {
         // Nothing valid anywhere and not even a torn first frame: a foreign file that
-        // happens to start with a zero byte. Refuse it, untouched.
+        // happens to start with a zero byte. Refuse it, untouched. Beside a valid sidecar
+        // (written before the first append) it is this journal's log, whose first frames
+        // a power cut kept out of order, zeros before some of their bytes: a torn tail.
         return Err(Error::NotAJournal {
             path: path.to_path_buf(),
         });
