@@ -6,12 +6,16 @@ use std::path::Path;
 
 /// Opens the data file for reading and writing, creating it owner-only if missing.
 pub(crate) fn open_data(path: &Path, create: bool) -> io::Result<File> {
-    crate::lock::private_options()
+    let file = crate::lock::private_options()
         .read(true)
         .write(true)
         .create(create)
         .truncate(false)
-        .open(path)
+        .open(path)?;
+    if create {
+        crate::fileops::opened(&file, path);
+    }
+    Ok(file)
 }
 
 /// A second descriptor of the data file whose writes are durable when they return
@@ -38,7 +42,7 @@ pub(crate) fn open_write_through(path: &Path) -> io::Result<Option<File>> {
     }
 }
 
-/// Writes all of `buf` at `offset`.
+/// Writes all of `buf` at `offset` (through [`crate::fileops::write_at`], which records it).
 pub(crate) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
     #[cfg(unix)]
     {
@@ -95,7 +99,8 @@ fn transfer_all(
 
 /// Grows the file from `from` to `to` bytes, reserving real blocks where the platform can
 /// (`fallocate` on Linux), so that later appends overwrite allocated space instead of
-/// extending the file: an `fdatasync` then has no size change to commit.
+/// extending the file: an `fdatasync` then has no size change to commit. Called through
+/// [`crate::fileops::allocate`], which records it.
 pub(crate) fn allocate(file: &File, from: u64, to: u64) -> io::Result<()> {
     if to <= from {
         return Ok(());

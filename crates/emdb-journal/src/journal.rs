@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::file;
+use crate::fileops;
 use crate::group_commit::GroupCommit;
 use crate::lock::{self, JournalLock};
 use crate::lsn::Lsn;
@@ -166,14 +167,14 @@ impl Journal {
             // validating frames, so they are cut here, and the first append reserves
             // again. Best effort: where a map of an earlier handle in this process still
             // covers them, the platform may refuse (Windows), and they stay harmless.
-            if file.set_len(end).is_ok() {
+            if fileops::set_len(&file, &path, end).is_ok() {
                 allocated = end;
             }
         }
         if !read_only && end > 0 {
             // Frames a killed predecessor left in the page cache are accepted now; make them
             // durable before anything is built on them.
-            file.sync_data()?;
+            fileops::sync_data(&file, &path)?;
         }
 
         let mut meta = match &report.sidecar {
@@ -263,7 +264,7 @@ impl Journal {
         if !self.maps.release() {
             return Ok(false);
         }
-        if self.file.set_len(end).is_err() {
+        if fileops::set_len(&self.file, &self.path, end).is_err() {
             return Ok(false);
         }
         st.allocated = end;
@@ -303,16 +304,16 @@ impl Journal {
             old.checkpoint = None;
             sidecar::write(&self.fs, &to_meta, &old)?;
         }
-        std::fs::rename(&self.path, &to)?;
+        fileops::rename(&self.path, &to)?;
         // From here the log is at `to`: the paths follow it at once, so a failure below
         // leaves them naming where the files are.
         let from_meta = std::mem::replace(&mut self.meta_path, to_meta.clone());
         self.path = to;
         if from_meta.exists() {
-            std::fs::rename(&from_meta, &to_meta)?;
+            fileops::rename(&from_meta, &to_meta)?;
         } else if to_meta.exists() {
             // Another log's sidecar must not be paired with this one.
-            std::fs::remove_file(&to_meta)?;
+            fileops::remove_file(&to_meta)?;
         }
         paths::sync_parent_dir(&self.path)?;
         Ok(())
@@ -435,7 +436,7 @@ impl Journal {
             st.complete
         };
         if self.dsync.is_none() {
-            self.file.sync_data().map_err(|e| self.poison(e))?;
+            fileops::sync_data(&self.file, &self.path).map_err(|e| self.poison(e))?;
             self.syncs.fetch_add(1, Ordering::Relaxed);
         }
         Ok(frontier)

@@ -85,6 +85,7 @@
 mod batch;
 mod error;
 mod file;
+pub mod fileops;
 pub mod frame;
 mod group_commit;
 mod journal;

@@ -20,7 +20,7 @@
 //! lock is released, so a reader that finds the lock busy usually finds the holder too.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -63,7 +63,7 @@ pub struct JournalLock {
 impl Drop for JournalLock {
     fn drop(&mut self) {
         // Best effort: a stale holder file is harmless, `lock_holder` just reports it.
-        let _ = std::fs::remove_file(&self.holder_path);
+        let _ = crate::fileops::remove_file(&self.holder_path);
     }
 }
 
@@ -102,6 +102,7 @@ pub(crate) fn acquire(data: &Path, crate_version: &str) -> Result<JournalLock> {
         .truncate(false)
         .open(&path)
         .map_err(lock_err)?;
+    crate::fileops::opened(&file, &path);
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -122,14 +123,20 @@ pub(crate) fn acquire(data: &Path, crate_version: &str) -> Result<JournalLock> {
     // directory even when a holder that died left its file: a store writes beside the
     // data file (checkpoints, compaction, recovery), and a read-only directory is better
     // refused here, naming the permission, than found by the first checkpoint.
-    let written = match std::fs::remove_file(&holder_path) {
+    let written = match crate::fileops::remove_file(&holder_path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => private_options()
             .write(true)
             .create(true)
-            .truncate(true)
+            .truncate(false)
             .open(&holder_path)
-            .and_then(|mut f| f.write_all(body.as_bytes())),
+            .and_then(|f| {
+                // Opened, cut and written as three steps, each recorded (`truncate(true)`
+                // would cut it unseen).
+                crate::fileops::opened(&f, &holder_path);
+                crate::fileops::set_len(&f, &holder_path, 0)?;
+                crate::fileops::write_at(&f, &holder_path, body.as_bytes(), 0)
+            }),
     };
     if let Err(source) = written {
         return Err(Error::Lock {
@@ -205,7 +212,7 @@ pub fn break_lock(path: impl AsRef<Path>) -> Result<()> {
     let data = resolve_lenient(path.as_ref());
     for suffix in [".lock-meta", ".lock"] {
         let p = paths::sibling(&data, suffix);
-        match std::fs::remove_file(&p) {
+        match crate::fileops::remove_file(&p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(Error::Lock { path: p, source }),

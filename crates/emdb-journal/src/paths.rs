@@ -37,7 +37,7 @@ pub fn sync_parent_dir(path: &Path) -> Result<()> {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        std::fs::File::open(dir)?.sync_all()?;
+        crate::fileops::sync_dir(dir)?;
     }
     #[cfg(not(unix))]
     let _ = path;
@@ -47,8 +47,10 @@ pub fn sync_parent_dir(path: &Path) -> Result<()> {
 /// Replaces the file at `path` with `bytes`, atomically and durably: through fsys's
 /// atomic replace (a staging file beside it, synced, renamed over it), then
 /// [`sync_parent_dir`]. After a crash the file holds the old bytes or the new ones, never a
-/// mix. A new file is created owner-only (where the platform has modes); an existing one
-/// keeps its permission bits. This is how the journal replaces its sidecar.
+/// mix, and a file that did not exist is absent or whole, never empty. A new file is
+/// created owner-only (where the platform has modes), by the same steps through a staging
+/// file of this crate's (fsys would give it the default mode); an existing one keeps its
+/// permission bits. This is how the journal replaces its sidecar.
 ///
 /// ```
 /// # fn main() -> Result<(), emdb_journal::Error> {
@@ -70,18 +72,62 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// [`replace_file`] through an fsys handle the caller already holds.
 pub(crate) fn replace_with(fs: &fsys::Handle, path: &Path, bytes: &[u8]) -> Result<()> {
-    if !path.exists() {
-        match crate::lock::private_options().write(true).create_new(true).open(path) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::Io(e)),
-        }
+    if path.exists() {
+        crate::fileops::write_copy(fs, path, bytes)?;
+    } else {
+        // Not an empty owner-only file first for fsys to copy the mode of: a crash before
+        // fsys's rename would leave it as the file, empty (a sidecar that reads as
+        // damaged).
+        create_whole(path, bytes)?;
     }
-    fs.write_copy(path, bytes)?;
     // fsys syncs the directory too but ignores a failure of that sync; a replace that is
     // reported durable must have its rename durable, so the directory is synced again
     // here, with the failure reported (one more directory sync per replace).
     sync_parent_dir(path)
+}
+
+/// Puts a new owner-only file holding `bytes` at `path` as fsys's replace does: a staging
+/// file beside it (named as fsys names its own, so [`remove_stale_staging`] finds it
+/// after a crash), written, synced, renamed into place. The caller syncs the directory.
+fn create_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let (dir, name) = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => (dir, name),
+        _ => {
+            return Err(Error::InvalidPath {
+                path: path.to_path_buf(),
+                reason: "it has no file name",
+            });
+        }
+    };
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let mut attempt = 0;
+    let (staging, file) = loop {
+        let nonce = clock ^ NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) << 32;
+        let mut staging_name = OsString::from(format!(".fsys-tmp-{:x}-{nonce:x}.", std::process::id()));
+        staging_name.push(name);
+        let staging = dir.join(staging_name);
+        match crate::lock::private_options().write(true).create_new(true).open(&staging) {
+            Ok(file) => break (staging, file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 8 => attempt += 1,
+            Err(e) => return Err(Error::Io(e)),
+        }
+    };
+    crate::fileops::opened(&file, &staging);
+    let written = crate::fileops::write_at(&file, &staging, bytes, 0)
+        .and_then(|()| crate::fileops::sync_all(&file, &staging))
+        .and_then(|()| {
+            drop(file);
+            crate::fileops::rename(&staging, path)
+        });
+    if let Err(e) = written {
+        // Best effort: a staging file left behind is removed at the next open.
+        let _ = crate::fileops::remove_file(&staging);
+        return Err(Error::Io(e));
+    }
+    Ok(())
 }
 
 /// fsys names a replace's staging file `.fsys-tmp-<pid>-<nonce>.<file name>` (before
@@ -132,7 +178,7 @@ pub fn remove_stale_staging(path: &Path, suffixes: &[&str]) -> Result<usize> {
         let name = entry.file_name();
         let name = name.as_encoded_bytes();
         if names.iter().any(|target| is_staging_of(name, target)) {
-            match std::fs::remove_file(entry.path()) {
+            match crate::fileops::remove_file(&entry.path()) {
                 Ok(()) => removed += 1,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::Io(e)),

@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 
 use crate::batch;
 use crate::error::{Error, Result};
-use crate::file;
+use crate::fileops;
 use crate::frame;
 use crate::journal::{Journal, State};
 use crate::lsn::Lsn;
@@ -81,8 +81,9 @@ impl Sink<'_> {
             if self.st.buf.len() + bytes.len() > limit {
                 self.journal.write_out(self.st)?;
                 if bytes.len() > limit {
-                    let target = self.journal.dsync.as_ref().unwrap_or(&self.journal.file);
-                    file::write_all_at(target, bytes, self.st.written).map_err(|e| self.journal.poison(e))?;
+                    self.journal
+                        .write_file_at(bytes, self.st.written)
+                        .map_err(|e| self.journal.poison(e))?;
                     self.st.written += bytes.len() as u64;
                     self.st.writes += 1;
                     return Ok(());
@@ -433,16 +434,25 @@ impl Journal {
         if extent == 0 || self.direct.is_some() || end <= st.allocated {
             return Ok(());
         }
-        let target = if file::allocate(&self.file, st.allocated, end + extent).is_ok() {
+        let target = if fileops::allocate(&self.file, &self.path, st.allocated, end + extent).is_ok() {
             end + extent
         } else {
             // Not poisoning: nothing was written, so a full disk is reported here, before
             // the write, and the journal stays usable once space is freed.
-            file::allocate(&self.file, st.allocated, end)?;
+            fileops::allocate(&self.file, &self.path, st.allocated, end)?;
             end
         };
         st.allocated = target;
         Ok(())
+    }
+
+    /// Writes `bytes` at `offset` of the data file, through the write-through descriptor
+    /// when there is one (the bytes are then durable at return).
+    fn write_file_at(&self, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+        match &self.dsync {
+            Some(dsync) => fileops::write_through_at(dsync, &self.path, bytes, offset),
+            None => fileops::write_at(&self.file, &self.path, bytes, offset),
+        }
     }
 
     /// Writes the buffer to the file at `written` and publishes up to the last complete
@@ -452,8 +462,7 @@ impl Journal {
             return Err(Error::Poisoned);
         }
         if !st.buf.is_empty() {
-            let target = self.dsync.as_ref().unwrap_or(&self.file);
-            file::write_all_at(target, &st.buf, st.written).map_err(|e| self.poison(e))?;
+            self.write_file_at(&st.buf, st.written).map_err(|e| self.poison(e))?;
             st.written += st.buf.len() as u64;
             st.buf.clear();
             st.writes += 1;

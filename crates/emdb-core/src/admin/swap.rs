@@ -26,7 +26,7 @@ use std::path::Path;
 
 #[cfg(feature = "encrypt")]
 use emdb_journal::replace_file;
-use emdb_journal::{sibling, sync_parent_dir};
+use emdb_journal::{fileops, sibling, sync_parent_dir};
 
 use crate::engine::files::{keep_permissions, owner_only, remove_if_present};
 use crate::error::{Error, Result};
@@ -69,16 +69,16 @@ pub(crate) fn complete(data: &Path, keep_backup: bool) -> Result<()> {
         keep_permissions(if exists(&meta) { &meta } else { &bak_meta }, &new_meta)?;
     }
     if exists(&new_meta) && exists(&meta) {
-        std::fs::rename(&meta, &bak_meta)?;
+        fileops::rename(&meta, &bak_meta)?;
     }
     if exists(&new_log) && exists(data) {
-        std::fs::rename(data, &bak)?;
+        fileops::rename(data, &bak)?;
     }
     if exists(&new_meta) {
-        std::fs::rename(&new_meta, &meta)?;
+        fileops::rename(&new_meta, &meta)?;
     }
     if exists(&new_log) {
-        std::fs::rename(&new_log, data)?;
+        fileops::rename(&new_log, data)?;
     }
     sync_parent_dir(data)?;
     // The old database's index snapshot describes the old log (and, after
@@ -138,10 +138,10 @@ fn complete_emdb1(data: &Path) -> Result<()> {
     let new_log = sibling(data, ".enc.tmp");
     let new_meta = sibling(data, ".enc.tmp.meta");
     if exists(&new_meta) {
-        std::fs::rename(&new_meta, sibling(data, ".meta"))?;
+        fileops::rename(&new_meta, &sibling(data, ".meta"))?;
     }
     if exists(&new_log) {
-        std::fs::rename(&new_log, data)?;
+        fileops::rename(&new_log, data)?;
     }
     sync_parent_dir(data)?;
     remove_if_present(&sibling(data, ".encadmin"))?;

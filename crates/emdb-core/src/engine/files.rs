@@ -1,8 +1,9 @@
 //! File helpers of the engine's own files beside the journal (compaction's scratch, the
 //! index snapshot, the admin swap's files). Their names (`emdb_journal::sibling`), their
 //! atomic replacement (`emdb_journal::replace_file`) and the sync of their directory
-//! (`emdb_journal::sync_parent_dir`) are the journal's, so every file of a database is
-//! named and replaced one way.
+//! (`emdb_journal::sync_parent_dir`) are the journal's, and so are their removals and
+//! renames (`emdb_journal::fileops`), so every file of a database is named, replaced and
+//! changed one way (and, in tests, recorded: feature `io-trace`).
 
 use std::path::Path;
 
@@ -10,7 +11,7 @@ use crate::error::Result;
 
 /// Removes the file at `path`; a file already absent is fine.
 pub(crate) fn remove_if_present(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
+    match emdb_journal::fileops::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e.into()),

@@ -20,6 +20,8 @@ use emdb_core::{Emdb, EmdbBuilder};
 #[cfg(feature = "async")]
 pub mod aio;
 pub mod damage;
+#[cfg(all(feature = "io-trace", unix))]
+pub mod powercut;
 
 /// How long a test waits for something that must happen before it calls it a hang. Not a
 /// timing assertion: every wait here finishes in milliseconds unless the code is broken.

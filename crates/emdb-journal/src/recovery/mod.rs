@@ -17,7 +17,7 @@ use crate::map::Map;
 use crate::options::{JournalOptions, OnCorruption};
 use crate::reader::Record;
 use crate::sidecar::{Checkpoint, Meta};
-use crate::{file, paths};
+use crate::{file, fileops, paths};
 
 /// Error type a [`Replay`] may return; open wraps it in [`Error::Replay`].
 pub type ReplayError = Box<dyn std::error::Error + Send + Sync>;
@@ -214,9 +214,12 @@ pub(crate) fn recover(
     })
     .map_err(|(source, lsn)| Error::Replay { lsn, source })?;
 
-    if scan.end.get() == 0 && matches!(scan.tail, Tail::Torn { .. }) && !starts_with_magic(bytes) {
+    let ours = matches!(sidecar, SidecarState::Valid(_));
+    if scan.end.get() == 0 && matches!(scan.tail, Tail::Torn { .. }) && !starts_with_magic(bytes) && !ours {
         // Nothing valid anywhere and not even a torn first frame: a foreign file that
-        // happens to start with a zero byte. Refuse it, untouched.
+        // happens to start with a zero byte. Refuse it, untouched. Beside a valid sidecar
+        // (written before the first append) it is this journal's log, whose first frames
+        // a power cut kept out of order, zeros before some of their bytes: a torn tail.
         return Err(Error::NotAJournal {
             path: path.to_path_buf(),
         });
@@ -244,8 +247,8 @@ pub(crate) fn recover(
                 let to = scan.cut_end.max(from);
                 let saved_to = save_cut_bytes(path, &bytes[from as usize..to as usize], from)?;
                 drop(map);
-                file.set_len(from)?;
-                file.sync_all()?;
+                fileops::set_len(file, path, from)?;
+                fileops::sync_all(file, path)?;
                 cut = Some(Cut {
                     from: scan.end,
                     to,
@@ -262,9 +265,9 @@ pub(crate) fn recover(
                 offset: from.get(),
                 reason: "a zero-filled gap too short to pad",
             })?;
-            file::write_all_at(file, &padding, from.get())?;
+            fileops::write_at(file, path, &padding, from.get())?;
         }
-        file.sync_data()?;
+        fileops::sync_data(file, path)?;
     }
     Ok(Recovered {
         report: RecoveryReport {
@@ -370,8 +373,9 @@ fn save_cut_bytes(path: &Path, bytes: &[u8], offset: u64) -> Result<Option<PathB
             }
             Err(e) => return Err(Error::Io(e)),
         };
-        file::write_all_at(&out, bytes, 0)?;
-        out.sync_all()?;
+        fileops::opened(&out, &target);
+        fileops::write_at(&out, &target, bytes, 0)?;
+        fileops::sync_all(&out, &target)?;
         paths::sync_parent_dir(path)?;
         return Ok(Some(target));
     }
