@@ -923,10 +923,10 @@ fn same(a: &State, b: &State) -> bool {
 /// Each TTL record's expiry lies in the window its write was made in.
 fn check_expiry(found: &State, want: &State) -> Result<(), String> {
     for (key, (_, ttl)) in want {
-        if let (Some((lo, hi)), Some((_, Some((at, _))))) = (ttl, found.get(key)) {
-            if at < lo || at > hi {
-                return Err(format!("{key:?} expires at {at}, written to expire in [{lo}, {hi}]"));
-            }
+        if let (Some((lo, hi)), Some((_, Some((at, _))))) = (ttl, found.get(key))
+            && (at < lo || at > hi)
+        {
+            return Err(format!("{key:?} expires at {at}, written to expire in [{lo}, {hi}]"));
         }
     }
     Ok(())

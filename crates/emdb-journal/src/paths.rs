@@ -109,7 +109,11 @@ fn create_whole(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut staging_name = OsString::from(format!(".fsys-tmp-{:x}-{nonce:x}.", std::process::id()));
         staging_name.push(name);
         let staging = dir.join(staging_name);
-        match crate::lock::private_options().write(true).create_new(true).open(&staging) {
+        match crate::lock::private_options()
+            .write(true)
+            .create_new(true)
+            .open(&staging)
+        {
             Ok(file) => break (staging, file),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 8 => attempt += 1,
             Err(e) => return Err(Error::Io(e)),
