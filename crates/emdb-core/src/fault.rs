@@ -24,10 +24,12 @@
 //! that the list and the calls in the sources name the same points, each called once.
 
 /// The environment variable naming the point to die at.
+#[cfg(any(feature = "fault-points", test))]
 #[cfg_attr(not(feature = "fault-points"), allow(dead_code, reason = "read by the tests only"))]
 pub const ENV: &str = "EMDB_FAULT_POINT";
 
 /// The environment variable of the holds: comma-separated rules `<point>[@<n>]><release>`.
+#[cfg(any(feature = "fault-points", test))]
 #[cfg_attr(not(feature = "fault-points"), allow(dead_code, reason = "read by the tests only"))]
 pub const HOLD_ENV: &str = "EMDB_FAULT_HOLD";
 
@@ -57,6 +59,7 @@ pub const HOLD_ENV: &str = "EMDB_FAULT_HOLD";
 ///   sidecar names it and the new index snapshot.
 /// * `compact.checkpointed`: the compaction's closing checkpoint is written; the
 ///   compaction is about to return.
+#[cfg(any(feature = "fault-points", test))]
 #[cfg_attr(not(feature = "fault-points"), allow(dead_code, reason = "read by the tests only"))]
 pub const POINTS: &[&str] = &[
     "compact.captured",
@@ -74,6 +77,7 @@ pub const POINTS: &[&str] = &[
 
 /// The point [`ENV`] names and at which of its passes to die (1 for the first); `None`
 /// for a value that is not `<name>` or `<name>@<n>` with `n` at least 1.
+#[cfg(any(feature = "fault-points", test))]
 #[cfg_attr(
     not(feature = "fault-points"),
     allow(dead_code, reason = "used with the feature only")
@@ -87,6 +91,7 @@ fn parse(value: &str) -> Option<(&str, u64)> {
 
 /// One rule of [`HOLD_ENV`]: `<point>[@<n>]><release>`, the point, its pass, and the
 /// point whose first pass lets it go on; `None` for anything else.
+#[cfg(any(feature = "fault-points", test))]
 #[cfg_attr(
     not(feature = "fault-points"),
     allow(dead_code, reason = "used with the feature only")
