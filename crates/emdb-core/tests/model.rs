@@ -1,8 +1,8 @@
 //! The model test of the whole API (docs/DURABILITY.md, "The model test"): random programs
 //! of writes, transactions, namespaces, TTL records under a test clock, flushes,
 //! checkpoints, compactions, backups, reopens and crashes, run against a database and a
-//! `BTreeMap` per namespace (the programs and the judge are in `model/program.rs`, which
-//! the fuzz target `fuzz/fuzz_targets/model.rs` shares).
+//! `BTreeMap` per namespace (the programs and the judge are in `model/program.rs`, with a
+//! decoder from arbitrary bytes for a cargo-fuzz target, not yet written).
 //!
 //! 256 programs of 50 to 200 ops by default; `EMDB_MODEL_CASES` (or `PROPTEST_CASES`) asks
 //! for more. A failure is shrunk and kept in `model.proptest-regressions`.
@@ -107,8 +107,8 @@ proptest! {
     }
 }
 
-/// The fuzz target's decoder turns any bytes into a program that runs: a few fixed inputs,
-/// so that the fuzz target's half of the shared code is exercised on stable too.
+/// The decoder from bytes (for a fuzz target) turns any bytes into a program that runs: a
+/// few fixed inputs, so that it is exercised in every test run.
 #[test]
 fn decoded_programs_run() {
     let inputs: [&[u8]; 4] = [

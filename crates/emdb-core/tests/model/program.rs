@@ -1,5 +1,5 @@
-//! The model test's programs and their judge, shared by `tests/model.rs` (proptest) and
-//! `fuzz/fuzz_targets/model.rs` (cargo-fuzz, which includes this file by `#[path]`).
+//! The model test's programs and their judge, for `tests/model.rs` (proptest) and a
+//! cargo-fuzz target that would include this file by `#[path]` (not yet written).
 //!
 //! A program is a [`Setup`] and a list of [`Op`]s over the whole API: writes (insert,
 //! insert with a TTL, insert_many, remove, persist, sweep, clear), transactions that commit
