@@ -55,16 +55,7 @@ fn corruption_trials_with_a_fixed_seed() {
 
 #[test]
 fn corruption_trials_with_a_random_seed() {
-    let seed = std::env::var(SEED_ENV).ok().map_or_else(
-        || {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-            now.map_or(1, |d| d.as_nanos() as u64 % (1 << 32))
-        },
-        |s| s.parse().expect("EMDB_CORRUPTION_SEED is a number"),
-    );
-    let trials = std::env::var(TRIALS_ENV).map_or(RANDOM_TRIALS, |s| {
-        s.parse().expect("EMDB_CORRUPTION_TRIALS is a number")
-    });
+    let (seed, trials) = common::random_run(SEED_ENV, TRIALS_ENV, RANDOM_TRIALS);
     println!("corruption: random seed {seed} ({trials} trials; {SEED_ENV}={seed} replays them)");
     run("random", seed, trials);
 }

@@ -59,15 +59,7 @@ fn power_cuts_of_fixed_seed_workloads() {
 
 #[test]
 fn power_cuts_of_random_seed_workloads() {
-    let seed = std::env::var(SEED_ENV).ok().map_or_else(
-        || {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-            now.map_or(1, |d| d.as_nanos() as u64 % (1 << 32))
-        },
-        |s| s.parse().expect("EMDB_POWER_CUT_SEED is a number"),
-    );
-    let images =
-        std::env::var(IMAGES_ENV).map_or(RANDOM_IMAGES, |s| s.parse().expect("EMDB_POWER_CUT_IMAGES is a number"));
+    let (seed, images) = common::random_run(SEED_ENV, IMAGES_ENV, RANDOM_IMAGES);
     println!("power cut: random seed {seed} ({images} images; {SEED_ENV}={seed} replays them)");
     run("random", seed, images);
 }

@@ -69,17 +69,21 @@ fn a_damaged_single_record_below_the_checkpoint_is_corrupted_not_data() -> Resul
     check(&path, "k7", &intact)
 }
 
+/// Writes `k0..k<n>` in one batch and `last = frame` after it, checkpoints and closes: the
+/// batch lies below the checkpoint, and the checkpoint's anchor (which an open checks) is
+/// not the batch's frame.
+fn batch_then_checkpoint(path: &std::path::Path, n: u32) -> Result<(), Error> {
+    let db = Emdb::open(path)?;
+    db.insert_many((0..n).map(|i| (format!("k{i}"), value(i))))?;
+    db.insert("last", "frame")?;
+    db.checkpoint()
+}
+
 #[test]
 fn a_damaged_record_inside_a_batch_is_corrupted_and_its_neighbours_read() -> Result<(), Error> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("b.emdb");
-    let db = Emdb::open(&path)?;
-    db.insert_many((0..500u32).map(|i| (format!("k{i}"), value(i))))?;
-    // Another frame after the batch, so that the checkpoint's anchor (which an open
-    // checks) is not the damaged frame.
-    db.insert("last", "frame")?;
-    db.checkpoint()?;
-    drop(db);
+    batch_then_checkpoint(&path, 500)?;
     flip_inside(&path, &value(250));
     let intact: Vec<_> = (0..500u32)
         .filter(|&i| i != 250)
@@ -213,11 +217,7 @@ fn zero_around(path: &std::path::Path, needle: &[u8], before: usize) {
 fn a_zeroed_record_inside_a_batch_is_corrupted_not_an_empty_key() -> Result<(), Error> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("z.emdb");
-    let db = Emdb::open(&path)?;
-    db.insert_many((0..100u32).map(|i| (format!("k{i}"), value(i))))?;
-    db.insert("last", "frame")?;
-    db.checkpoint()?;
-    drop(db);
+    batch_then_checkpoint(&path, 100)?;
     // The record's header and key ("k42") lie just before its value.
     zero_around(&path, &value(42), 13);
     let db = Emdb::open(&path)?;

@@ -30,7 +30,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitStatus;
 use std::sync::Arc;
@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{round_seeds, spawn_self_with};
+use common::{Watched, round_seeds, spawn_self_with};
 use emdb::{Emdb, FlushPolicy};
 
 const CHILD_ENV: &str = "EMDB_COMPACTION_KILL_CHILD";
@@ -610,11 +610,8 @@ fn check_after_death(ctx: &str, seed: u64, dir: &Path, path: &Path, flushed: &Fl
 
 /// A running child: its stdout lines as they come, its stderr when it is over.
 struct Running {
-    child: std::process::Child,
+    watched: Watched,
     started: Instant,
-    lines: mpsc::Receiver<String>,
-    reader: std::thread::JoinHandle<()>,
-    errors: std::thread::JoinHandle<String>,
 }
 
 impl Running {
@@ -624,28 +621,9 @@ impl Running {
         if let Some(point) = point {
             envs.push((emdb_core::fault::ENV, point));
         }
-        let mut child = spawn_self_with("child_process_entry", &envs, false);
-        let stdout = child.stdout.take().expect("child stdout");
-        let mut stderr = child.stderr.take().expect("child stderr");
-        let (tx, lines) = mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let errors = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
         Running {
-            child,
+            watched: Watched::new(spawn_self_with("child_process_entry", &envs, false)),
             started: Instant::now(),
-            lines,
-            reader,
-            errors,
         }
     }
 
@@ -654,15 +632,15 @@ impl Running {
     /// print on) or a marker never printed is a hang, not a slow run.
     fn next_line(&mut self, ctx: &str, seen: &mut Vec<String>) -> Option<String> {
         let left = HANG.saturating_sub(self.started.elapsed());
-        match self.lines.recv_timeout(left) {
+        match self.watched.lines.recv_timeout(left) {
             Ok(line) => {
                 seen.push(line.clone());
                 Some(line)
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => None,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+                let _ = self.watched.child.kill();
+                let _ = self.watched.child.wait();
                 panic!("{ctx}: the child did not get there within {HANG:?}");
             }
         }
@@ -670,14 +648,10 @@ impl Running {
 
     /// Waits for the child's end (killing it first if `kill`); its status, every line it
     /// printed after `seen`, and its stderr.
-    fn finish(mut self, kill: bool, mut seen: Vec<String>) -> (ExitStatus, Vec<String>, String) {
-        if kill {
-            self.child.kill().expect("kill child"); // SIGKILL on Unix
-        }
-        let status = self.child.wait().expect("wait for child");
-        self.reader.join().expect("stdout reader");
-        seen.extend(self.lines.try_iter());
-        (status, seen, self.errors.join().unwrap_or_default())
+    fn finish(self, kill: bool, mut seen: Vec<String>) -> (ExitStatus, Vec<String>, String) {
+        let (status, rest, errors) = self.watched.finish(kill);
+        seen.extend(rest);
+        (status, seen, errors)
     }
 }
 

@@ -9,12 +9,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{round_seeds, spawn_self};
+use common::{Watched, round_seeds, spawn_self};
 use emdb::{Emdb, FlushPolicy};
 
 const CHILD_ENV: &str = "EMDB_CRASH_KILL_CHILD";
@@ -159,27 +159,12 @@ fn as_number(v: &[u8]) -> Option<u64> {
 /// Runs one life of the child and kills it after `delay`; returns its output lines.
 fn one_life(seed: u64, life: u64, path: &Path, delay: Duration, round: u64) -> Vec<String> {
     let spec = format!("{seed}:{life}:{}", path.display());
-    let mut child = spawn_self("child_process_entry", CHILD_ENV, &spec, false);
-    let stdout = child.stdout.take().expect("child stdout");
-    let mut stderr = child.stderr.take().expect("child stderr");
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
+    let watched = Watched::new(spawn_self("child_process_entry", CHILD_ENV, &spec, false));
     let mut lines = Vec::new();
     // The clock starts once the child has opened the database.
     let started = Instant::now();
     loop {
-        match rx.recv_timeout(Duration::from_millis(100)) {
+        match watched.lines.recv_timeout(Duration::from_millis(100)) {
             Ok(line) => {
                 let ready = line.contains("@ready");
                 lines.push(line);
@@ -188,31 +173,25 @@ fn one_life(seed: u64, life: u64, path: &Path, delay: Duration, round: u64) -> V
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) if started.elapsed() < Duration::from_secs(60) => {}
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "round {round}: the child never opened the database; stderr:\n{}",
-                    errors.join().unwrap_or_default()
-                );
-            }
+            Err(_) => panic!(
+                "round {round}: the child never opened the database; stderr:\n{}",
+                watched.abandon()
+            ),
         }
     }
+    let mut watched = watched;
     let killed_at = Instant::now() + delay;
     while Instant::now() < killed_at {
-        if let Ok(Some(status)) = child.try_wait() {
+        if let Ok(Some(status)) = watched.child.try_wait() {
             panic!(
                 "round {round} (seed {seed}): the child exited early with {status}; stderr:\n{}",
-                errors.join().unwrap_or_default()
+                watched.abandon()
             );
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    child.kill().expect("kill child"); // SIGKILL on Unix
-    child.wait().expect("wait for child");
-    reader.join().expect("stdout reader");
-    let _ = errors.join();
-    lines.extend(rx.try_iter());
+    let (_, rest, _) = watched.finish(true);
+    lines.extend(rest);
     lines
 }
 

@@ -398,7 +398,10 @@ impl Replay for Rebuild {
         let codec = &self.codec;
         let target = record::key_of(&plain);
         // The index's key check: is the earlier record at `l` this record's key? One that
-        // fails its verification counts as this key's, as on a live write (`holds_key`).
+        // names it is (whatever else is damaged: it is replaced either way), so the common
+        // case, a key written again, costs no checksum at open; one that names another key
+        // or none is verified, and counts as this key's when it fails, as on a live write
+        // (`holds_key`).
         let key_in_log = |l: Location| -> bool {
             let Some(stored) = usize::try_from(l.offset)
                 .ok()
@@ -407,6 +410,7 @@ impl Replay for Rebuild {
                 return false;
             };
             match codec.open(stored, l.offset) {
+                Ok(r) if target.is_some() && record::key_of(&r) == target => true,
                 Ok(r) if codec.verify_in_log(&r, l, log) => {
                     target.is_some_and(|(ns, key)| super::is_slot_of(&r, ns, key))
                 }

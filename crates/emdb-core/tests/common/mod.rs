@@ -104,3 +104,20 @@ pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// The seed and length of a suite's random-seed run: the number in `seed_env` (a run to
+/// replay) or else one drawn from the clock, and the number in `count_env` or else
+/// `default`. The caller prints the seed.
+pub fn random_run(seed_env: &str, count_env: &str, default: usize) -> (u64, usize) {
+    let number = |var: &str| {
+        std::env::var(var)
+            .ok()
+            .map(|s| s.parse::<u64>().unwrap_or_else(|_| panic!("{var} is a number")))
+    };
+    let seed = number(seed_env).unwrap_or_else(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(1, |d| u64::from(d.subsec_nanos()) ^ d.as_secs())
+    });
+    let count = number(count_env).map_or(default, |n| usize::try_from(n).expect("a count that fits"));
+    (seed % (1 << 32), count)
+}

@@ -10,9 +10,11 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 #[cfg(feature = "encrypt")]
 pub mod admin;
@@ -134,5 +136,59 @@ pub fn wait_for_marker(out: &mut BufReader<ChildStdout>, marker: &str) {
         if line.contains(marker) {
             return;
         }
+    }
+}
+
+/// A child made by [`spawn_self`] (stdout and stderr piped), watched: a thread passes on its
+/// stdout lines as they come, another keeps its stderr for when it is over.
+pub struct Watched {
+    pub child: Child,
+    pub lines: mpsc::Receiver<String>,
+    reader: JoinHandle<()>,
+    errors: JoinHandle<String>,
+}
+
+impl Watched {
+    pub fn new(mut child: Child) -> Watched {
+        let stdout = child.stdout.take().expect("child stdout");
+        let mut stderr = child.stderr.take().expect("child stderr");
+        let (tx, lines) = mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let errors = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        Watched {
+            child,
+            lines,
+            reader,
+            errors,
+        }
+    }
+
+    /// Waits for the child's end (SIGKILLing it first if `kill`): its status, the lines it
+    /// printed that were not received yet, and its stderr.
+    pub fn finish(mut self, kill: bool) -> (ExitStatus, Vec<String>, String) {
+        if kill {
+            self.child.kill().expect("kill child"); // SIGKILL on Unix
+        }
+        let status = self.child.wait().expect("wait for child");
+        self.reader.join().expect("stdout reader");
+        let rest = self.lines.try_iter().collect();
+        (status, rest, self.errors.join().unwrap_or_default())
+    }
+
+    /// Kills the child (if it still runs) and returns its stderr, for a failure message.
+    pub fn abandon(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.errors.join().unwrap_or_default()
     }
 }
