@@ -17,9 +17,11 @@ fn limit_file_size() {
     // Without a handler, exceeding the limit kills the process with SIGXFSZ; with one, the
     // write fails with EFBIG, which is what a full disk looks like to the journal.
     signal_hook::flag::register(signal_hook::consts::SIGXFSZ, std::sync::Arc::default()).expect("handler");
+    // The hard limit stays what it is (an unprivileged process cannot raise it).
+    let hard = rustix::process::getrlimit(rustix::process::Resource::Fsize).maximum;
     let limit = rustix::process::Rlimit {
-        current: Some(LIMIT),
-        maximum: None,
+        current: Some(hard.map_or(LIMIT, |h| h.min(LIMIT))),
+        maximum: hard,
     };
     rustix::process::setrlimit(rustix::process::Resource::Fsize, limit).expect("setrlimit");
 }
@@ -102,14 +104,23 @@ fn child_process_entry() {
     }
 }
 
+/// Runs a scenario in a child with its output on pipes: the file-size limit covers every
+/// file the child writes, and a test run's output redirected to a log file is past the limit
+/// long before this test runs (the child's first line would fail with EFBIG).
 fn run_child(scenario: &str) {
     let dir = tempfile::tempdir().expect("dir");
-    let status = Command::new(std::env::current_exe().expect("test binary"))
+    let output = Command::new(std::env::current_exe().expect("test binary"))
         .args(["--exact", "child_process_entry", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, format!("{scenario}:{}", dir.path().display()))
-        .status()
+        .output()
         .expect("spawn");
-    assert!(status.success(), "scenario {scenario} failed in the child: {status}");
+    assert!(
+        output.status.success(),
+        "scenario {scenario} failed in the child: {}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
