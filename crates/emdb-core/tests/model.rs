@@ -2,7 +2,7 @@
 //! of writes, transactions, namespaces, TTL records under a test clock, flushes,
 //! checkpoints, compactions, backups, reopens and crashes, run against a database and a
 //! `BTreeMap` per namespace (the programs and the judge are in `model/program.rs`, with a
-//! decoder from arbitrary bytes for a cargo-fuzz target, not yet written).
+//! decoder from arbitrary bytes for the cargo-fuzz target `fuzz/fuzz_targets/model.rs`).
 //!
 //! 256 programs of 50 to 200 ops by default; `EMDB_MODEL_CASES` (or `PROPTEST_CASES`) asks
 //! for more. A failure is shrunk and kept in `model.proptest-regressions`.

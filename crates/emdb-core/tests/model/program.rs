@@ -1,5 +1,5 @@
-//! The model test's programs and their judge, for `tests/model.rs` (proptest) and a
-//! cargo-fuzz target that would include this file by `#[path]` (not yet written).
+//! The model test's programs and their judge, for `tests/model.rs` (proptest) and
+//! the cargo-fuzz target `fuzz/fuzz_targets/model.rs`, which includes this file by `#[path]`.
 //!
 //! A program is a [`Setup`] and a list of [`Op`]s over the whole API: writes (insert,
 //! insert with a TTL, insert_many, remove, persist, sweep, clear), transactions that commit
