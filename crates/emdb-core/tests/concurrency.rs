@@ -338,3 +338,67 @@ fn readers_never_observe_half_a_batch() -> Result<(), Error> {
     assert_eq!(number(db.get("b")?), n);
     Ok(())
 }
+
+/// Point reads take no lock (they check their key's stripe sequence instead): a writer
+/// commits n to each of 1,000 keys for n = 1, 2, ... as one `insert_many`, while two
+/// readers read the keys in a random order, a key at a time. A commit is visible all at
+/// once and n only grows, so once a reader has read n from any key, every later read of
+/// any key gives at least n; a reader that got part of a batch (a key of commit n and then
+/// a key still at n - 1) fails. The writer goes on until each reader has read the whole
+/// key set twice since the first commit, and at least 20 commits are made.
+#[test]
+fn point_reads_never_see_part_of_a_thousand_key_batch() -> Result<(), Error> {
+    const KEYS: usize = 1000;
+    const MIN_COMMITS: u64 = 20;
+    let (_dir, _path, db) = temp_db();
+    let keys: Arc<Vec<String>> = Arc::new((0..KEYS).map(|i| format!("batch-key-{i:04}")).collect());
+    db.insert_many(keys.iter().map(|k| (k.as_str(), "0")))?;
+    let done = Arc::new(AtomicBool::new(false));
+    let passes: [Arc<AtomicU64>; 2] = Default::default();
+    let readers: Vec<_> = passes
+        .iter()
+        .enumerate()
+        .map(|(r, passes)| {
+            let (db, keys, done, passes) = (db.clone(), Arc::clone(&keys), Arc::clone(&done), Arc::clone(passes));
+            thread::spawn(move || -> Result<(), Error> {
+                let mut rng = fastrand::Rng::with_seed(0x0b47_c400 + r as u64);
+                let mut order: Vec<usize> = (0..KEYS).collect();
+                let mut seen = 0;
+                while !done.load(Ordering::Acquire) {
+                    rng.shuffle(&mut order);
+                    for &i in &order {
+                        let n = number(db.get(&keys[i])?);
+                        assert!(
+                            n >= seen,
+                            "read commit {seen} and then {} = {n}: part of a batch was visible",
+                            keys[i]
+                        );
+                        seen = n;
+                    }
+                    passes.fetch_add(1, Ordering::AcqRel);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let at_start: Vec<u64> = passes.iter().map(|p| p.load(Ordering::Acquire)).collect();
+    let begun = Instant::now();
+    let mut n = 0u64;
+    while n < MIN_COMMITS
+        || !passes
+            .iter()
+            .zip(&at_start)
+            .all(|(p, &start)| p.load(Ordering::Acquire) >= start + 2)
+    {
+        assert!(begun.elapsed() < HANG, "a reader made no pass during {n} commits");
+        n += 1;
+        let v = n.to_string();
+        db.insert_many(keys.iter().map(|k| (k.as_str(), v.as_str())))?;
+    }
+    done.store(true, Ordering::Release);
+    for reader in readers {
+        reader.join().expect("reader")?;
+    }
+    assert_eq!(number(db.get(&keys[KEYS - 1])?), n);
+    Ok(())
+}

@@ -1,5 +1,5 @@
-//! Reads and writes: point operations under the key's stripe, batches under all of
-//! theirs. Records pass through the state's codec, so everything here sees plain records
+//! Reads and writes: point writes under the key's stripe, point reads checked against its
+//! sequence, batches under all of theirs. Records pass through the state's codec, so everything here sees plain records
 //! whether the log is encrypted or not.
 
 use std::borrow::Cow;
@@ -25,8 +25,8 @@ pub(crate) struct Listing {
 
 /// The live location of `key` in `space` and its plain record, read through `view`. A
 /// slot whose record lies beyond the view was written after the view was taken, by a
-/// writer of another key (the caller holds this key's stripe), so it is not this key's.
-/// A candidate that fails its verification, or holds no insert (damage: the index holds
+/// writer of another key, or of this key while the caller read without its stripe (the
+/// caller then reads again), so it is not this key's. A candidate that fails its verification, or holds no insert (damage: the index holds
 /// only inserts), is `Corrupted` unless the key is found elsewhere or the candidate has
 /// expired (by `clock`).
 fn find<'v>(
@@ -234,32 +234,41 @@ impl Inner {
         append_insert(&state, &space, ns, key, value, expires_at)
     }
 
-    /// Runs `f` under `key`'s stripe (held for writing if `write`, else shared) with the
-    /// state, the key's namespace and a view of the log covering every record indexed so
-    /// far: the ground of every point operation that reads the key's record.
-    fn at_key<T>(
-        &self,
-        ns: u32,
-        key: &[u8],
-        write: bool,
-        f: impl FnOnce(&State, &Space, Snapshot) -> Result<T>,
-    ) -> Result<T> {
-        let stripe = self.stripes.of(ns, key);
-        let _shared = (!write).then(|| stripe.read());
-        let _exclusive = write.then(|| stripe.write());
+    /// Runs `f` under `key`'s stripe held for writing, with the state, the key's namespace
+    /// and a view of the log covering every record indexed so far: the ground of every
+    /// point write that reads the key's record first.
+    fn at_key_write<T>(&self, ns: u32, key: &[u8], f: impl FnOnce(&State, &Space, Snapshot) -> Result<T>) -> Result<T> {
+        let _exclusive = self.stripes.of(ns, key).write();
         let state = self.state.load();
         let space = state.space(ns)?;
         f(&state, &space, state.view()?)
     }
 
-    /// Runs `f` on `key`'s live record (expired records are hidden) under its stripe.
+    /// The read twin of [`Inner::at_key_write`]: `f` runs without a lock, as many times as
+    /// it takes to run once with no writer of the key's stripe beside it (see
+    /// `super::stripes`), so it must only read.
+    fn at_key_read<T>(
+        &self,
+        ns: u32,
+        key: &[u8],
+        mut f: impl FnMut(&State, &Space, Snapshot) -> Result<T>,
+    ) -> Result<T> {
+        self.stripes.of(ns, key).read_optimistic(|| {
+            let state = self.state.load();
+            let space = state.space(ns)?;
+            f(&state, &space, state.view()?)
+        })
+    }
+
+    /// Runs `f` on `key`'s live record (expired records are hidden), as a point read (see
+    /// [`Inner::at_key_read`]).
     fn with_live<T>(
         &self,
         ns: u32,
         key: &[u8],
-        f: impl FnOnce(Location, Cow<'_, [u8]>) -> Result<T>,
+        mut f: impl FnMut(Location, Cow<'_, [u8]>) -> Result<T>,
     ) -> Result<Option<T>> {
-        self.at_key(ns, key, false, |state, space, view| {
+        self.at_key_read(ns, key, |state, space, view| {
             match find(&self.clock, &state.codec, space, &view, ns, key)? {
                 Some((loc, rec)) if !self.clock.expired(&loc) => f(loc, rec).map(Some),
                 _ => Ok(None),
@@ -277,7 +286,7 @@ impl Inner {
     pub(crate) fn get_value(&self, ns: u32, key: &[u8]) -> Result<Option<ValueRef>> {
         // Not `with_live`: the view is moved into the value handed out (no reference
         // count taken on the map).
-        self.at_key(ns, key, false, |state, space, view| {
+        self.at_key_read(ns, key, |state, space, view| {
             let Some((loc, rec)) = find(&self.clock, &state.codec, space, &view, ns, key)? else {
                 return Ok(None);
             };
@@ -312,7 +321,7 @@ impl Inner {
     /// emdb 1.0.3 does): the answer is in the past.
     #[cfg(feature = "ttl")]
     pub(crate) fn expires_at(&self, ns: u32, key: &[u8]) -> Result<Option<u64>> {
-        self.at_key(ns, key, false, |state, space, view| {
+        self.at_key_read(ns, key, |state, space, view| {
             Ok(find(&self.clock, &state.codec, space, &view, ns, key)?.map(|(loc, _)| loc.expires_at))
         })
     }
@@ -321,7 +330,7 @@ impl Inner {
     /// sweep has removed yet (as emdb 1.0.3 does). Two concurrent removes of one key: one
     /// gets the value, the other `None` (the stripe orders them).
     pub(crate) fn remove(&self, ns: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.at_key(ns, key, true, |state, space, view| {
+        self.at_key_write(ns, key, |state, space, view| {
             let Some((loc, rec)) = find(&self.clock, &state.codec, space, &view, ns, key)? else {
                 return Ok(None);
             };
@@ -338,7 +347,7 @@ impl Inner {
     /// it is absent, expired (never brought back) or has no expiry to remove.
     #[cfg(feature = "ttl")]
     pub(crate) fn persist(&self, ns: u32, key: &[u8]) -> Result<bool> {
-        self.at_key(ns, key, true, |state, space, view| {
+        self.at_key_write(ns, key, |state, space, view| {
             let Some((loc, old)) = find(&self.clock, &state.codec, space, &view, ns, key)? else {
                 return Ok(false);
             };

@@ -1,24 +1,107 @@
-//! The per-key locks: 1,024 reader-writer locks ("stripes"), one chosen for each
-//! namespace and key by a fixed hash.
+//! The per-key locks: 1,024 stripes, one chosen for each namespace and key by a fixed
+//! hash. Each stripe is a reader-writer lock and a sequence number.
 //!
 //! A write of a key holds its stripe for writing across its append and its index update;
-//! a point read holds it for reading. A batch holds every stripe it touches, taken in
-//! ascending order so two batches never deadlock; an operation on whole namespaces, and
-//! the swap of the state, holds them all. Lock order, everywhere: registry, stripes,
-//! batch gate.
+//! a batch holds every stripe it touches, taken in ascending order so two batches never
+//! deadlock; an operation on whole namespaces, and the swap of the state, holds them all.
+//! Lock order, everywhere: registry, stripes, batch gate.
+//!
+//! A point read takes no lock ([`Stripe::read_optimistic`]): it notes the stripe's
+//! sequence, which is odd while a writer holds the stripe, reads, and keeps what it read
+//! only if the sequence has not moved; otherwise it reads again, and after a few tries
+//! waits for the writer by taking the lock shared. So readers write nothing shared (the
+//! sequence is only loaded), and a reader never sees part of a batch: every index update
+//! of a batch is made before the first of its stripes' sequences turns even again, and a
+//! reader that saw one of them sees the sequence move. Whoever must keep writers out for
+//! longer (the range-index build) takes the lock shared, as before.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 
-use parking_lot::{RwLock, RwLockWriteGuard};
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::record::Record;
 
 /// Number of stripes (a power of two).
 const STRIPES: usize = 1024;
 
+/// Optimistic tries of a point read before it takes the stripe's lock shared.
+const OPTIMISTIC_TRIES: usize = 4;
+
+/// One stripe: its lock and its sequence, on cache lines of their own (a reader loads the
+/// sequence of its key's stripe only, and a writer of another stripe does not disturb it).
+#[repr(align(128))]
+pub(crate) struct Stripe {
+    /// Odd while a writer holds the stripe; moves by two with each writer.
+    seq: AtomicU64,
+    lock: RwLock<()>,
+}
+
+/// A stripe held for writing: its sequence odd until the guard drops.
+pub(crate) struct StripeWrite<'a> {
+    seq: &'a AtomicU64,
+    _lock: RwLockWriteGuard<'a, ()>,
+}
+
+impl Drop for StripeWrite<'_> {
+    fn drop(&mut self) {
+        // Even again, after every write made under the guard (Release), and before the
+        // lock is released (the guard's field drops after this).
+        self.seq.fetch_add(1, Ordering::Release);
+    }
+}
+
+impl Stripe {
+    fn new() -> Stripe {
+        Stripe {
+            seq: AtomicU64::new(0),
+            lock: RwLock::new(()),
+        }
+    }
+
+    /// The stripe held for writing.
+    pub(crate) fn write(&self) -> StripeWrite<'_> {
+        let lock = self.lock.write();
+        // Odd: the writes made under the guard reach readers through the index's locks
+        // and the journal's published end (release / acquire), so a reader that sees one
+        // of them also sees this (coherence); no fence is needed here.
+        self.seq.fetch_add(1, Ordering::Relaxed);
+        StripeWrite {
+            seq: &self.seq,
+            _lock: lock,
+        }
+    }
+
+    /// The stripe held shared: writers wait, readers do not.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, ()> {
+        self.lock.read()
+    }
+
+    /// Runs the read `f` without taking the lock, again until no writer of this stripe
+    /// ran beside it; after a few failed tries, under the lock held shared. `f` may run
+    /// more than once: it must only read.
+    pub(crate) fn read_optimistic<T>(&self, mut f: impl FnMut() -> T) -> T {
+        for _ in 0..OPTIMISTIC_TRIES {
+            let before = self.seq.load(Ordering::Acquire);
+            if before & 1 == 1 {
+                // A writer holds it: wait for it below rather than spin.
+                break;
+            }
+            let out = f();
+            // The reads of `f` before the second load of the sequence.
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == before {
+                return out;
+            }
+        }
+        let _shared = self.lock.read();
+        f()
+    }
+}
+
 /// The stripes of one engine.
 pub(crate) struct Stripes {
-    locks: Box<[RwLock<()>]>,
+    stripes: Box<[Stripe]>,
     hasher: foldhash::fast::FixedState,
 }
 
@@ -26,7 +109,7 @@ impl Stripes {
     /// Every stripe free.
     pub(crate) fn new() -> Stripes {
         Stripes {
-            locks: (0..STRIPES).map(|_| RwLock::new(())).collect(),
+            stripes: (0..STRIPES).map(|_| Stripe::new()).collect(),
             hasher: foldhash::fast::FixedState::with_seed(0x5712_1BE5),
         }
     }
@@ -37,16 +120,16 @@ impl Stripes {
     }
 
     /// The stripe of `key` in namespace `ns`.
-    pub(crate) fn of(&self, ns: u32, key: &[u8]) -> &RwLock<()> {
-        &self.locks[self.index_of(ns, key)]
+    pub(crate) fn of(&self, ns: u32, key: &[u8]) -> &Stripe {
+        &self.stripes[self.index_of(ns, key)]
     }
 
     /// Write guards of the stripes a batch of `ops` touches, taken in ascending order (no
     /// deadlock): every stripe when the batch holds a clear or a bind, which act on whole
     /// namespaces.
-    pub(crate) fn lock_for(&self, ops: &[Record<'_>]) -> Vec<RwLockWriteGuard<'_, ()>> {
+    pub(crate) fn lock_for(&self, ops: &[Record<'_>]) -> Vec<StripeWrite<'_>> {
         match self.indices_for(ops) {
-            Some(which) => which.into_iter().map(|i| self.locks[i].write()).collect(),
+            Some(which) => which.into_iter().map(|i| self.stripes[i].write()).collect(),
             None => self.lock_all(),
         }
     }
@@ -67,8 +150,8 @@ impl Stripes {
     }
 
     /// Every stripe, for operations on whole namespaces and for swapping the state.
-    pub(crate) fn lock_all(&self) -> Vec<RwLockWriteGuard<'_, ()>> {
-        self.locks.iter().map(RwLock::write).collect()
+    pub(crate) fn lock_all(&self) -> Vec<StripeWrite<'_>> {
+        self.stripes.iter().map(Stripe::write).collect()
     }
 }
 
@@ -106,10 +189,10 @@ mod tests {
         {
             let guards = stripes.lock_for(&ops);
             assert_eq!(guards.len(), expected.len());
-            assert!(stripes.of(1, b).try_read().is_none(), "b's stripe is held");
-            assert!(stripes.of(1, a).try_read().is_none(), "a's stripe is held");
+            assert!(stripes.of(1, b).lock.try_read().is_none(), "b's stripe is held");
+            assert!(stripes.of(1, a).lock.try_read().is_none(), "a's stripe is held");
         }
-        assert!(stripes.of(1, a).try_write().is_some(), "released with the guards");
+        assert!(stripes.of(1, a).lock.try_write().is_some(), "released with the guards");
         assert_eq!(stripes.indices_for(&[ops[0], Record::Clear { ns: 1 }]), None);
         let guards = stripes.lock_for(&[Record::Clear { ns: 1 }, ops[0]]);
         assert_eq!(guards.len(), STRIPES);
