@@ -74,6 +74,20 @@ fn find<'v>(
     }
 }
 
+/// A view of the log covering every record the index could hold for `key` (the slots
+/// whose fingerprint matches), for a writer holding the key's stripe: the journal's write
+/// buffer is written out only if one of them is still in it. A view of the whole log
+/// would write the buffer out at every such write (a remove after any other write), one
+/// system call each.
+fn view_for_key(state: &State, space: &Space, key: &[u8]) -> Result<Snapshot> {
+    let mut need = 0u64;
+    space.index.get(key, |l| {
+        need = need.max(l.offset + u64::from(l.len));
+        false
+    });
+    Ok(state.journal.snapshot_through(Lsn::new(need))?)
+}
+
 /// Keeps `e`, the failure to read the candidate at `loc`, unless that candidate has
 /// expired: an expired record answers absent whatever its bytes hold, in `get` as in the
 /// iterators (which skip expired entries before reading them).
@@ -235,13 +249,15 @@ impl Inner {
     }
 
     /// Runs `f` under `key`'s stripe held for writing, with the state, the key's namespace
-    /// and a view of the log covering every record indexed so far: the ground of every
-    /// point write that reads the key's record first.
+    /// and a view of the log covering every record the index holds for the key (see
+    /// [`view_for_key`]): the ground of every point write that reads the key's record
+    /// first.
     fn at_key_write<T>(&self, ns: u32, key: &[u8], f: impl FnOnce(&State, &Space, Snapshot) -> Result<T>) -> Result<T> {
         let _exclusive = self.stripes.of(ns, key).write();
         let state = self.state.load();
         let space = state.space(ns)?;
-        f(&state, &space, state.view()?)
+        let view = view_for_key(&state, &space, key)?;
+        f(&state, &space, view)
     }
 
     /// The read twin of [`Inner::at_key_write`]: `f` runs without a lock, as many times as
