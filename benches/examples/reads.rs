@@ -1,18 +1,18 @@
 //! Profiling aid: loads N records (the redb-style workload, range scans off), then reads
 //! every key with `get_zerocopy`, on 1 and on 4 threads, a few times, and prints the time
 //! per read; run it under `perf record` to see where a point read spends its time.
-//! `cargo run --release -p emdb-benches --features peers --example reads -- DIR [N]`.
+//! `cargo run --release -p emdb-benches --features peers --example reads -- DIR [N [PASSES]]`
+//! (a small N keeps everything in cache: what is left is the read's own work).
 
 use std::time::Instant;
 
 use emdb_benches::Workload;
 
-const PASSES: usize = 3;
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = args.next().ok_or("usage: reads DIR [N]")?;
+    let dir = args.next().ok_or("usage: reads DIR [N [PASSES]]")?;
     let n: usize = args.next().map_or(Ok(1_000_000), |a| a.parse())?;
+    let passes: usize = args.next().map_or(Ok(3), |a| a.parse())?;
     let dir = tempfile::tempdir_in(dir)?;
     let path = dir.path().join("reads.emdb");
     let db = emdb::Emdb::open(&path)?;
@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let keys: Vec<[u8; 24]> = records.iter().map(|(k, _)| *k).collect();
     drop(records);
     for threads in [1, 4] {
-        for _ in 0..PASSES {
+        for _ in 0..passes {
             let started = Instant::now();
             let sum: u64 = std::thread::scope(|s| {
                 let handles: Vec<_> = keys

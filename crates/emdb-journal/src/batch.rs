@@ -211,10 +211,19 @@ pub(crate) fn frame_of<R: AsRef<[u8]>>(records: &[R], flags: u8) -> Vec<u8> {
     out
 }
 
-/// Splits records into parts whose payloads each fit in `max_payload` bytes, greedily and
-/// in order. Returns the end index of each part, or the index of a record too large to
-/// fit in any part.
-pub(crate) fn plan_parts(lens: &[usize], max_payload: usize) -> Result<Vec<usize>, usize> {
+/// The payload a batch part is filled to before the next part begins. A record larger
+/// than this gets a part of its own (up to the frame limit). Parts keep each frame's
+/// checksum cheap to check: an open from a checkpoint verifies the frame it is anchored
+/// to, the last part of a batch, so a bulk load of 200 MB in one batch costs an open a
+/// 1 MiB check, not a 200 MB one.
+pub(crate) const PART_TARGET: usize = 1 << 20;
+
+/// Splits records into parts, greedily and in order: a part takes records while its
+/// payload stays within `target` bytes, and a record that does not fit an empty part of
+/// `target` gets one of its own, up to `max_payload`. Returns the end index of each part,
+/// or the index of a record too large to fit in any part.
+pub(crate) fn plan_parts(lens: &[usize], target: usize, max_payload: usize) -> Result<Vec<usize>, usize> {
+    let target = target.min(max_payload);
     let mut ends = Vec::new();
     let mut used = HEADER_LEN;
     for (i, &len) in lens.iter().enumerate() {
@@ -222,7 +231,7 @@ pub(crate) fn plan_parts(lens: &[usize], max_payload: usize) -> Result<Vec<usize
         if HEADER_LEN.saturating_add(need) > max_payload {
             return Err(i);
         }
-        if used + need > max_payload {
+        if used > HEADER_LEN && used + need > target {
             ends.push(i);
             used = HEADER_LEN;
         }
@@ -283,10 +292,25 @@ mod tests {
     fn parts_respect_the_cap() {
         let lens = [10, 10, 10, 10, 10];
         // Header 6 + two records of 14 = 34.
-        let ends = plan_parts(&lens, 34).expect("fits");
+        let ends = plan_parts(&lens, 34, 34).expect("fits");
         assert_eq!(ends, vec![2, 4, 5]);
-        assert_eq!(plan_parts(&lens, 1000).expect("fits"), vec![5]);
-        assert_eq!(plan_parts(&[10, 100], 40), Err(1));
-        assert_eq!(plan_parts(&[], 40).expect("empty"), vec![0]);
+        assert_eq!(plan_parts(&lens, 1000, 1000).expect("fits"), vec![5]);
+        assert_eq!(
+            plan_parts(&lens, 1000, 34).expect("fits"),
+            vec![2, 4, 5],
+            "the cap wins"
+        );
+        assert_eq!(plan_parts(&[10, 100], 40, 40), Err(1));
+        assert_eq!(plan_parts(&[], 40, 40).expect("empty"), vec![0]);
+    }
+
+    #[test]
+    fn parts_fill_to_the_target_and_a_larger_record_gets_a_part_of_its_own() {
+        // Header 6 + two records of 14 = 34: a target of 34 takes two records a part.
+        assert_eq!(plan_parts(&[10, 10, 10, 10], 34, 1000).expect("fits"), vec![2, 4]);
+        // A record of 100 (part of 110) exceeds the target but fits the cap: alone.
+        assert_eq!(plan_parts(&[10, 100, 10], 34, 1000).expect("fits"), vec![1, 2, 3]);
+        assert_eq!(plan_parts(&[100], 34, 1000).expect("fits"), vec![1]);
+        assert_eq!(plan_parts(&[10, 1000], 34, 1000), Err(1), "past the cap");
     }
 }

@@ -292,7 +292,7 @@ impl Journal {
 
     fn plan_batch(&self, lens: &[usize]) -> Result<Plan> {
         let max = self.largest_record();
-        let ends = batch::plan_parts(lens, max).map_err(|i| Error::TooLarge {
+        let ends = batch::plan_parts(lens, batch::PART_TARGET, max).map_err(|i| Error::TooLarge {
             len: lens.get(i).copied().unwrap_or(0) as u64,
             max: (max - batch::HEADER_LEN - batch::RECORD_PREFIX) as u64,
         })?;
