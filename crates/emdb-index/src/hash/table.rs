@@ -5,10 +5,12 @@
 //!   so the table can grow by half instead of doubling, which keeps the load between
 //!   0.57 and 0.85 and the memory per entry between 20 and 30 bytes (16 for the slot, 1
 //!   for the tag, divided by the load).
-//! * The tags (0 = empty, else `0x80` and 7 bits of the hash) are 1/17 of the table and
-//!   stay in cache: a probe scans them and reads a slot only when its tag matches (one in
-//!   128 of the other keys), so a miss usually touches no slot at all and a hit touches
-//!   one.
+//! * A lookup first reads the four slots from the key's home (one cache line, two at
+//!   most), where most keys sit: a hit there costs one miss, not a miss on the tags and
+//!   then a dependent one on the slot.
+//! * Past them, the tags (0 = empty, else `0x80` and 7 bits of the hash), 1/17 of the
+//!   table: the probe scans them and reads a slot only when its tag matches (one in 128
+//!   of the other keys), so a long run costs a few tag words, not its slots.
 //! * Deletion shifts the following entries back where their probe allows (no
 //!   tombstones), so a table never degrades with churn.
 
