@@ -294,18 +294,24 @@ impl Table {
     /// A table from raw parts, checked: every slot well formed, the count right, every
     /// expiring slot's expiry present, and every slot reachable from its home.
     pub(crate) fn from_parts(slots: Vec<Slot>, expiries: Expiries) -> Result<Table, &'static str> {
-        if slots.iter().any(|s| !s.is_well_formed()) {
+        // One pass for the flags, the count and the tags (a reopen runs this over every
+        // slot of the index).
+        let mut tags: Vec<u8> = Vec::with_capacity(if slots.is_empty() { 0 } else { slots.len() + GROUP });
+        let mut len = 0;
+        let mut well_formed = true;
+        for &s in &slots {
+            well_formed &= s.is_well_formed();
+            let occupied = s.is_occupied();
+            len += usize::from(occupied);
+            tags.push(if occupied { tag_of_slot(s) } else { 0 });
+        }
+        if !well_formed {
             return Err("a slot has unknown flags");
         }
-        let len = slots.iter().filter(|s| s.is_occupied()).count();
         // The load bound also guarantees an empty slot, which ends every probe.
         if len * MAX_LOAD_DEN > slots.len() * MAX_LOAD_NUM {
             return Err("a table is fuller than any this version builds");
         }
-        let mut tags: Vec<u8> = slots
-            .iter()
-            .map(|&s| if s.is_occupied() { tag_of_slot(s) } else { 0 })
-            .collect();
         if !tags.is_empty() {
             tags.extend_from_slice(&[0; GROUP]);
         }
@@ -322,8 +328,9 @@ impl Table {
         // probe from the home would stop at an empty slot and never find it.
         let start = table.slots.iter().position(|s| !s.is_occupied()).unwrap_or(0);
         let mut run = 0;
-        for k in 1..=n {
-            let i = (start + k) % n;
+        let mut i = start;
+        for _ in 0..n {
+            i = table.next(i);
             let slot = table.slots[i];
             if !slot.is_occupied() {
                 run = 0;
