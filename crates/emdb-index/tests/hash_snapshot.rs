@@ -61,6 +61,38 @@ fn every_truncation_and_flipped_byte_is_an_error() {
     }
 }
 
+/// The load for a caller that checked the bytes' checksum itself: the same index, the
+/// snapshot's own CRC not read (a wrong one is taken), and damaged or truncated bytes an
+/// error or an index, never a panic.
+#[test]
+fn a_verified_snapshot_skips_only_the_checksum() -> Result<(), Error> {
+    let (index, keys) = build(300, 2);
+    let bytes = index.snapshot();
+    let mut wrong_crc = bytes.clone();
+    let last = wrong_crc.len() - 1;
+    wrong_crc[last] ^= 0xFF;
+    assert!(HashIndex::from_snapshot(&wrong_crc).is_err());
+    let loaded = HashIndex::from_verified_snapshot(&wrong_crc)?;
+    assert_eq!(loaded.len(), index.len());
+    for k in &keys {
+        let is_key = |l: Location| keys[(l.offset / 100) as usize] == *k;
+        assert_eq!(loaded.get(k, is_key), index.get(k, is_key));
+    }
+    for cut in 0..bytes.len() {
+        assert!(
+            HashIndex::from_verified_snapshot(&bytes[..cut]).is_err(),
+            "truncation at {cut} accepted"
+        );
+    }
+    for at in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x04;
+        // A flip in a slot may give an index that still loads; it must not panic.
+        let _ = HashIndex::from_verified_snapshot(&damaged);
+    }
+    Ok(())
+}
+
 #[test]
 fn a_valid_checksum_over_bad_structure_is_still_refused() {
     let (index, _) = build(100, 2);
@@ -96,6 +128,10 @@ fn each_structural_lie_under_a_valid_checksum_is_refused() {
         assert!(
             matches!(HashIndex::from_snapshot(&bytes), Err(Error::Snapshot { .. })),
             "{what} accepted"
+        );
+        assert!(
+            matches!(HashIndex::from_verified_snapshot(&bytes), Err(Error::Snapshot { .. })),
+            "{what} accepted when the caller checked the checksum"
         );
     };
     refused(

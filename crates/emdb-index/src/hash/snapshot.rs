@@ -106,6 +106,22 @@ impl HashIndex<SeededHasher> {
     /// [`Error::Snapshot`] for damaged, truncated or foreign bytes, and
     /// [`Error::SnapshotVersion`] for a newer format.
     pub fn from_snapshot(bytes: &[u8]) -> Result<Self> {
+        Self::load(bytes, true)
+    }
+
+    /// [`HashIndex::from_snapshot`] without checking the snapshot's own CRC, for a store
+    /// that keeps the bytes under a checksum of its own and has checked it (a reopen then
+    /// reads the index once, not twice). Every other check is made: damaged bytes are an
+    /// error, never a panic or an index that misleads a lookup into a hang.
+    ///
+    /// # Errors
+    ///
+    /// As [`HashIndex::from_snapshot`], but for a checksum mismatch.
+    pub fn from_verified_snapshot(bytes: &[u8]) -> Result<Self> {
+        Self::load(bytes, false)
+    }
+
+    fn load(bytes: &[u8], check_crc: bool) -> Result<Self> {
         let bad = |reason| Error::Snapshot { reason };
         if bytes.len() < HEADER + 4 || bytes[..8] != MAGIC {
             return Err(bad("not an index snapshot (bad magic or too short)"));
@@ -122,7 +138,7 @@ impl HashIndex<SeededHasher> {
             });
         }
         let (body, crc) = bytes.split_at(bytes.len() - 4);
-        if crc32c::crc32c(body) != u32_at(crc, 0) {
+        if check_crc && crc32c::crc32c(body) != u32_at(crc, 0) {
             return Err(bad("checksum mismatch"));
         }
         let shards = u32_at(body, 12) as usize;
