@@ -131,11 +131,14 @@ impl Emdb {
     /// Makes everything durable and saves the indexes beside the log (`<path>.index`), so
     /// that the next open loads them and scans only what is written after, instead of the
     /// whole log (emdb 1.0's checkpoint did not shorten reopening). Writers pause while
-    /// the indexes are copied in memory, not while they are written.
+    /// the indexes are copied in memory, not while they are written. A checkpoint asked
+    /// for while a compaction runs waits for it, then saves the indexes of the compacted
+    /// log (`crates/emdb/tests/compaction_kill.rs::a_checkpoint_staged_before_a_compaction_swapped_the_log_leaves_it_openable`).
     ///
     /// # Errors
     ///
-    /// `Io` when a write or sync fails.
+    /// `Io` when a write or sync fails. A checkpoint that fails leaves the previous one in
+    /// force: the next open scans more of the log, nothing is lost.
     pub fn checkpoint(&self) -> Result<()> {
         self.scope.inner.flush()?;
         self.scope.inner.write_checkpoint()
@@ -154,7 +157,19 @@ impl Emdb {
     ///
     /// # Errors
     ///
-    /// `Io` when a write, sync or rename fails.
+    /// `Io` when a write, sync or rename fails, naming the cause:
+    ///
+    /// * before the new log is renamed over `<path>`: the database goes on with the old
+    ///   one, as if no compaction had run;
+    /// * after (the sidecar's rename or the directory's sync failed): the database is the
+    ///   compacted log, which it reads from, but every later write is refused until it is
+    ///   reopened, since the rename may not be durable; what was flushed before is kept
+    ///   either way;
+    /// * in the checkpoint that closes a successful compaction: the compacted log is in
+    ///   place and the database fully usable; the next open scans it instead of loading a
+    ///   checkpoint.
+    ///
+    /// (`crates/emdb-core/tests/compaction_failures.rs`.)
     pub fn compact(&self) -> Result<()> {
         self.scope.inner.compact()
     }

@@ -17,8 +17,13 @@
 //! already has). Passes are counted process-wide, a held pass included. A rule whose
 //! release never comes holds forever: the test's timeout calls that a hang.
 //!
-//! Both variables are read once, at the first point passed. Without the feature a point
-//! is an empty function that compiles to nothing.
+//! A *failure point* (`fault::fail("compact.relocate")`, listed in [`FAIL_POINTS`]) makes
+//! the step it follows fail instead, as a real I/O error would: when [`FAIL_ENV`] names it
+//! (`<name>` or `<name>@<n>`, passes counted as above), it returns an `Err` of kind
+//! `Other` saying so, and the engine's error path runs with the process alive.
+//!
+//! The variables are read once, at the first point passed. Without the feature a point
+//! is an empty function that compiles to nothing, and a failure point returns `Ok`.
 //!
 //! [`POINTS`] lists every point, so a test can iterate them; a unit test below checks
 //! that the list and the calls in the sources name the same points, each called once.
@@ -32,6 +37,21 @@ pub const ENV: &str = "EMDB_FAULT_POINT";
 #[cfg(any(feature = "fault-points", test))]
 #[cfg_attr(not(feature = "fault-points"), allow(dead_code, reason = "read by the tests only"))]
 pub const HOLD_ENV: &str = "EMDB_FAULT_HOLD";
+
+/// The environment variable naming the failure point to fail at.
+#[cfg(any(feature = "fault-points", test))]
+#[cfg_attr(not(feature = "fault-points"), allow(dead_code, reason = "read by the tests only"))]
+pub const FAIL_ENV: &str = "EMDB_FAULT_FAIL";
+
+/// Every failure point. What fails at each:
+///
+/// * `compact.relocate`: the move of the compacted log over `<path>`, after it moved (as a
+///   failed directory sync would leave it): the log at `<path>` is the new one.
+/// * `checkpoint.begin`: a checkpoint, before anything of it is written (as a full disk
+///   would fail it); reached by `checkpoint()` and by a compaction's closing checkpoint.
+#[cfg(any(feature = "fault-points", test))]
+#[cfg_attr(not(feature = "fault-points"), allow(dead_code, reason = "read by the tests only"))]
+pub const FAIL_POINTS: &[&str] = &["compact.relocate", "checkpoint.begin"];
 
 /// Every fault point, in the order a compaction reaches them (a compaction ends with a
 /// checkpoint, so it passes the `checkpoint.*` points too). What has happened when each
@@ -109,6 +129,8 @@ struct Faults {
     abort: Option<(String, u64)>,
     /// Holds: point, pass, release point.
     holds: Vec<(String, u64, String)>,
+    /// The failure point to fail at, and at which pass.
+    fail: Option<(String, u64)>,
     /// Passes of each point so far (counted before a pass holds).
     passes: std::sync::Mutex<std::collections::HashMap<&'static str, u64>>,
     passed: std::sync::Condvar,
@@ -127,9 +149,13 @@ fn faults() -> &'static Faults {
             .filter_map(parse_hold)
             .map(|(name, n, release)| (name.to_owned(), n, release.to_owned()))
             .collect();
+        let fail = std::env::var(FAIL_ENV)
+            .ok()
+            .and_then(|v| parse(&v).map(|(name, n)| (name.to_owned(), n)));
         Faults {
             abort,
             holds,
+            fail,
             passes: std::sync::Mutex::new(std::collections::HashMap::new()),
             passed: std::sync::Condvar::new(),
         }
@@ -147,11 +173,7 @@ pub(crate) fn point(name: &'static str) {
         return;
     }
     let mut passes = faults.passes.lock().unwrap_or_else(PoisonError::into_inner);
-    let pass = {
-        let n = passes.entry(name).or_insert(0);
-        *n += 1;
-        *n
-    };
+    let pass = count_pass(&mut passes, name);
     // This pass may be what a held thread waits for.
     faults.passed.notify_all();
     if faults
@@ -174,14 +196,47 @@ pub(crate) fn point(name: &'static str) {
     }
 }
 
+/// Counts a pass of `name` and returns its number (from 1).
+#[cfg(feature = "fault-points")]
+fn count_pass(passes: &mut std::collections::HashMap<&'static str, u64>, name: &'static str) -> u64 {
+    let n = passes.entry(name).or_insert(0);
+    *n += 1;
+    *n
+}
+
 /// Without the feature `fault-points`, nothing.
 #[cfg(not(feature = "fault-points"))]
 #[inline(always)]
 pub(crate) fn point(_name: &'static str) {}
 
+/// Fails here if [`FAIL_ENV`] names `name` and this pass (see the module docs).
+#[cfg(feature = "fault-points")]
+pub(crate) fn fail(name: &'static str) -> std::io::Result<()> {
+    use std::sync::PoisonError;
+    let faults = faults();
+    let Some((armed, at)) = &faults.fail else {
+        return Ok(());
+    };
+    if armed != name {
+        return Ok(());
+    }
+    let mut passes = faults.passes.lock().unwrap_or_else(PoisonError::into_inner);
+    if count_pass(&mut passes, name) == *at {
+        return Err(std::io::Error::other(format!("injected failure at fault point {name}")));
+    }
+    Ok(())
+}
+
+/// Without the feature `fault-points`, never a failure.
+#[cfg(not(feature = "fault-points"))]
+#[inline(always)]
+pub(crate) fn fail(_name: &'static str) -> std::io::Result<()> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{POINTS, parse, parse_hold};
+    use super::{FAIL_POINTS, POINTS, parse, parse_hold};
 
     #[test]
     fn a_hold_names_a_point_its_pass_and_its_release() {
@@ -231,6 +286,29 @@ mod tests {
             );
         }
         for name in POINTS {
+            let n = called.iter().filter(|(c, _)| c == name).count();
+            assert_eq!(n, 1, "{name:?} is called {n} times");
+        }
+    }
+
+    #[test]
+    fn every_listed_failure_point_is_called_exactly_once_and_every_call_is_listed() {
+        let call = concat!("fault::", "fail(\"");
+        let mut called = Vec::new();
+        for (file, text) in SOURCES {
+            for (at, _) in text.match_indices(call) {
+                let rest = &text[at + call.len()..];
+                let end = rest.find('"').expect("a closing quote");
+                called.push((rest[..end].to_owned(), *file));
+            }
+        }
+        for (name, file) in &called {
+            assert!(
+                FAIL_POINTS.contains(&name.as_str()),
+                "{file} calls {name:?}, which FAIL_POINTS lacks"
+            );
+        }
+        for name in FAIL_POINTS {
             let n = called.iter().filter(|(c, _)| c == name).count();
             assert_eq!(n, 1, "{name:?} is called {n} times");
         }

@@ -233,7 +233,7 @@ impl AsyncEmdb {
     ///
     /// # Errors
     ///
-    /// As [`AsyncEmdb::insert`]; on failure the original is untouched.
+    /// As [`Emdb::compact`], whose errors say what a failure at each step leaves.
     pub async fn compact(&self) -> Result<()> {
         let db = Arc::clone(&self.inner);
         blocking(move || db.compact()).await

@@ -215,6 +215,7 @@ impl Inner {
         else {
             return Ok(());
         };
+        fault::fail("checkpoint.begin")?;
         let data = self.data_path();
         replace_file(&index_path(data), &bytes)?;
         fault::point("checkpoint.index_replaced");

@@ -330,13 +330,30 @@ impl Inner {
                 mut spaces,
                 ..
             } = target;
-            journal.relocate(data)?;
-            fault::point("compact.relocated");
+            let moved = journal
+                .relocate(data)
+                .map_err(Error::from)
+                .and_then(|()| Ok(fault::fail("compact.relocate")?));
+            // A move that failed before the log was renamed left the old files in place,
+            // and the engine goes on with them. One that failed after (the sidecar's
+            // rename, the directory's sync) left the new log at the database's path:
+            // writes to the old one would land in a file no longer there, lost at the next
+            // open. The engine takes the new log, whose records are the old one's live
+            // ones, and refuses writes until a reopen, since the rename may not be durable.
+            if moved.is_err() && journal.path() != data {
+                return moved;
+            }
+            if moved.is_ok() {
+                fault::point("compact.relocated");
+            } else {
+                journal.poison_writes();
+            }
             let default = spaces
                 .remove(&0)
                 .unwrap_or_else(|| Arc::new(Space::new(0, self.range_scans)));
             self.state.store(Arc::new(State::new(journal, codec, spaces, default)));
             self.checkpointed.store(0, std::sync::atomic::Ordering::Release);
+            moved?;
         }
         Ok(())
     }
