@@ -2,7 +2,8 @@
 //!
 //! A random workload (single inserts, inserts with a TTL of an hour, `insert_many`,
 //! transactions, removes, `clear`, namespaces made and dropped, `flush`, `checkpoint`,
-//! `compact`, reopens; under each flush policy, with and without range scans) runs once
+//! `compact`, reopens; under each flush policy, with and without range scans, one in four
+//! encrypted where the `encrypt` feature is built) runs once
 //! with every file operation recorded (`emdb_journal::fileops::trace`, feature
 //! `io-trace`). The record is checked to be complete (replayed in full, it gives the
 //! files on disk byte for byte), then replayed onto a model file system
@@ -87,6 +88,7 @@ fn run(name: &str, seed: u64, images: usize) {
         let cuts = trace.random_cuts(n, &mut rng);
         trace.judge_cuts(&cuts, &mut rng, &mut tally, &mut wrong);
         tally.workloads += 1;
+        tally.sealed += usize::from(trace.sealed);
         tally.ops += trace.ops.len();
     }
     report(name, &tally, &wrong, started);
@@ -127,8 +129,9 @@ fn every_cut_of_a_new_databases_first_writes() {
 /// Prints the figures of a run and fails with the images that went wrong.
 fn report(name: &str, tally: &Tally, wrong: &[String], started: Instant) {
     println!(
-        "power cut ({name}): {} workloads ({} file operations), {} images in {:.1} s",
+        "power cut ({name}): {} workloads ({} encrypted, {} file operations), {} images in {:.1} s",
         tally.workloads,
+        tally.sealed,
         tally.ops,
         tally.images,
         started.elapsed().as_secs_f64()
@@ -152,6 +155,8 @@ fn report(name: &str, tally: &Tally, wrong: &[String], started: Instant) {
 #[derive(Default)]
 struct Tally {
     workloads: usize,
+    /// Of them encrypted.
+    sealed: usize,
     ops: usize,
     images: usize,
     by_keep: BTreeMap<String, KeepTally>,
@@ -222,6 +227,7 @@ struct Trace {
     seed: u64,
     policy: FlushPolicy,
     ranged: bool,
+    sealed: bool,
     /// The traced directory (kept for the completeness check).
     dir: tempfile::TempDir,
     ops: Vec<Op>,
@@ -230,11 +236,25 @@ struct Trace {
     fingerprints: Vec<u64>,
 }
 
-fn builder(path: &Path, policy: FlushPolicy, ranged: bool) -> emdb_core::EmdbBuilder {
-    Emdb::builder()
+/// The key of the encrypted workloads (feature `encrypt`).
+#[cfg(feature = "encrypt")]
+const KEY: [u8; 32] = [0x17; 32];
+
+fn builder(path: &Path, policy: FlushPolicy, ranged: bool, sealed: bool) -> emdb_core::EmdbBuilder {
+    let builder = Emdb::builder()
         .path(path)
         .flush_policy(policy)
-        .enable_range_scans(ranged)
+        .enable_range_scans(ranged);
+    #[cfg(feature = "encrypt")]
+    let builder = if sealed { builder.encryption_key(KEY) } else { builder };
+    #[cfg(not(feature = "encrypt"))]
+    let _ = sealed;
+    builder
+}
+
+/// Whether a random workload runs encrypted: one in four, where the feature is built.
+fn draw_sealed(rng: &mut fastrand::Rng) -> bool {
+    cfg!(feature = "encrypt") && rng.u8(..4) == 0
 }
 
 fn now_ms() -> u64 {
@@ -361,6 +381,8 @@ const CHECKPOINT: u8 = 83;
 struct Plan {
     policy: FlushPolicy,
     ranged: bool,
+    /// Encrypted (feature `encrypt`): every record and the index snapshot sealed.
+    sealed: bool,
     /// One roll of [`Trace::step`] a step.
     rolls: Vec<u8>,
     /// Every value past the journal's write buffer, so that one step makes several writes.
@@ -378,6 +400,7 @@ impl Plan {
         Plan {
             policy,
             ranged: rng.bool(),
+            sealed: draw_sealed(rng),
             rolls: (0..rng.usize(120..200)).map(|_| rng.u8(..100)).collect(),
             big: false,
         }
@@ -389,6 +412,7 @@ impl Plan {
         Plan {
             policy,
             ranged: false,
+            sealed: false,
             rolls: vec![
                 INSERT_MANY,
                 FLUSH,
@@ -410,12 +434,12 @@ impl Trace {
     /// recorded.
     fn record(seed: u64, plan: &Plan) -> Trace {
         let mut rng = fastrand::Rng::with_seed(seed);
-        let (policy, ranged) = (plan.policy, plan.ranged);
+        let (policy, ranged, sealed) = (plan.policy, plan.ranged, plan.sealed);
         let dir = scratch_dir();
         let path = dir.path().join(DB);
         let recording = Recording::start(dir.path()).expect("start recording");
         let open = || {
-            builder(&path, policy, ranged)
+            builder(&path, policy, ranged, sealed)
                 .build()
                 .expect("open the traced database")
         };
@@ -464,6 +488,7 @@ impl Trace {
             seed,
             policy,
             ranged,
+            sealed,
             dir,
             ops,
             steps,
@@ -765,10 +790,11 @@ impl Trace {
                 Err(problem) => {
                     let from = self.steps.iter().rev().find(|s| s.end <= cut).map_or(0, |s| s.start);
                     wrong.push(format!(
-                        "workload seed {} ({:?}, range scans {}), cut before operation {cut} of {}, at {}: {problem}\n    image: {}\n    trace (from the step before the cut):{}",
+                        "workload seed {} ({:?}, range scans {}, encrypted {}), cut before operation {cut} of {}, at {}: {problem}\n    image: {}\n    trace (from the step before the cut):{}",
                         self.seed,
                         self.policy,
                         self.ranged,
+                        self.sealed,
                         self.ops.len(),
                         self.step_at(cut),
                         image.describe(),
@@ -786,7 +812,7 @@ impl Trace {
     fn judge(&self, dir: &Path, image: &Image, cut: usize, write_after: bool) -> Result<Verdict, String> {
         let path = dir.join(DB);
         let (low, high) = (self.acknowledged(cut), self.begun(cut));
-        let db = match builder(&path, self.policy, self.ranged).build() {
+        let db = match builder(&path, self.policy, self.ranged, self.sealed).build() {
             Ok(db) => db,
             Err(Error::Corrupted { offset, reason }) => {
                 return self.refusal(image, offset, reason).map(|()| Verdict::Refused);
@@ -804,7 +830,7 @@ impl Trace {
                 .map_err(|e| format!("insert after the cut: {e}"))?;
             db.flush().map_err(|e| format!("flush after the cut: {e}"))?;
             drop(db);
-            let db = builder(&path, self.policy, self.ranged)
+            let db = builder(&path, self.policy, self.ranged, self.sealed)
                 .build()
                 .map_err(|e| format!("reopen after a write: {e}"))?;
             let mut again = read_state(&db, self.ranged)?;
