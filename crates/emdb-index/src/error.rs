@@ -12,6 +12,15 @@ pub enum Error {
         /// The length given.
         len: u32,
     },
+    /// [`HashIndex::relocate`](crate::HashIndex::relocate) was given a number of
+    /// locations other than the index's number of entries.
+    #[error("relocation gave {given} locations for an index of {entries} entries")]
+    RelocationCount {
+        /// Entries in the index.
+        entries: usize,
+        /// Locations given.
+        given: usize,
+    },
     /// Snapshot bytes are damaged, truncated or not a snapshot.
     #[error("index snapshot is invalid: {reason}")]
     Snapshot {

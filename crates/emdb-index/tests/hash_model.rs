@@ -62,6 +62,9 @@ enum Op {
     Retain(u8),
     Clear,
     Reserve(u16),
+    /// Every entry moved to a new place in the log (as a compaction does), its length
+    /// changed by this much.
+    Relocate(u8),
 }
 
 fn key() -> impl Strategy<Value = Vec<u8>> {
@@ -78,6 +81,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(Op::Retain),
         1 => Just(Op::Clear),
         1 => any::<u16>().prop_map(Op::Reserve),
+        1 => any::<u8>().prop_map(Op::Relocate),
     ]
 }
 
@@ -155,8 +159,28 @@ fn run<S: BuildHasher>(index: HashIndex<S>, ops: &[Op]) {
                 model.clear();
             }
             Op::Reserve(n) => index.reserve(usize::from(*n)),
+            Op::Relocate(grow) => {
+                let moved: Vec<Location> = index
+                    .locations()
+                    .iter()
+                    .map(|l| {
+                        let key = log.0[l.offset as usize].clone();
+                        let len = (l.len + u32::from(*grow)) % (Location::MAX_LEN + 1);
+                        Location::new(log.append(&key), len).expiring_at(l.expires_at)
+                    })
+                    .collect();
+                let short = &moved[..moved.len().saturating_sub(1)];
+                if !moved.is_empty() {
+                    assert!(index.relocate(short).is_err(), "one location short is refused");
+                }
+                index.relocate(&moved).expect("fits");
+                for l in &moved {
+                    model.insert(log.0[l.offset as usize].clone(), *l);
+                }
+            }
         }
         assert_eq!(index.len(), model.len());
+        assert_eq!(index.total_len(), model.values().map(|l| u64::from(l.len)).sum::<u64>());
         assert_eq!(index.is_empty(), model.is_empty());
     }
     let mut got = index.locations();

@@ -207,8 +207,8 @@ fn run(path: &Path, from: Option<&EncryptionInput>, to: Option<&EncryptionInput>
     let scratch = emdb_journal::sibling(&data, ".enc.tmp");
     let lock = inner.shared_lock();
     {
-        let captured = inner.capture()?;
-        let target = inner.copy_live(&captured, &scratch, false, codec)?;
+        let mut captured = inner.capture()?;
+        let target = inner.copy_live(&mut captured, &scratch, false, codec)?;
         drop(captured);
         target.journal.close()?;
     }

@@ -3,10 +3,13 @@
 //!
 //! Compaction:
 //!
-//! 1. **Capture** (writers pause for the copy of the index locations): the log's end `E0`,
-//!    every namespace's live locations and names.
+//! 1. **Capture** (writers pause for the copy of the hash indexes): the log's end `E0`,
+//!    every namespace's index and name.
 //! 2. **Copy** (no lock): namespace bindings, then every live, unexpired record, into
-//!    `<path>.compact.tmp` in batches, building the new indexes as it goes.
+//!    `<path>.compact.tmp` in batches, in the order of their offsets in the old log (so
+//!    the old log is read front to back and the new one keeps the records' write order);
+//!    each copied index then gets its records' new locations in one pass
+//!    (`HashIndex::relocate`), not rebuilt key by key.
 //! 3. **Catch up** (no lock): the records written since `E0` are re-applied to the new log
 //!    and indexes, round after round, until what is left is small (or stops shrinking).
 //! 4. **Swap** (writers pause): the last records are caught up, the new log is synced and
@@ -20,11 +23,12 @@
 //!
 //! Backup is steps 1 and 2 into `<target>.backup.tmp`, then the rename over `<target>`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use emdb_index::Location;
+use emdb_index::{HashIndex, Location};
 use emdb_journal::{Journal, Lsn, Snapshot, sibling};
 
 use super::area::EngineArea;
@@ -53,7 +57,8 @@ pub(crate) struct Captured {
     view: Snapshot,
     end: Lsn,
     names: Vec<(u32, String)>,
-    live: Vec<(u32, Vec<Location>)>,
+    /// Every namespace's hash index as it was at `end` (a copy).
+    live: Vec<(u32, HashIndex)>,
 }
 
 /// The new log, how its records are stored, and the indexes being built over it.
@@ -77,6 +82,15 @@ impl Target {
         }))
     }
 
+    /// Appends plain `records` (whole records, in order, in their current form) as one
+    /// batch; returns where each was placed.
+    fn append<R: AsRef<[u8]>>(&self, records: &[R]) -> Result<Vec<(u64, u32)>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.codec.append_batch(&self.journal, records)
+    }
+
     /// Appends plain `records` (whole records, in order) as one batch and applies each to
     /// the new indexes.
     fn apply<R: AsRef<[u8]>>(&mut self, records: &[R], indexed: bool) -> Result<()> {
@@ -89,7 +103,7 @@ impl Target {
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|reason| Error::Corrupted { offset: 0, reason })?;
         let records = &current[..];
-        let placed = self.codec.append_batch(&self.journal, records)?;
+        let placed = self.append(records)?;
         if !indexed {
             return Ok(());
         }
@@ -169,7 +183,7 @@ impl Target {
 }
 
 impl Inner {
-    /// Writers pause while the live locations are copied.
+    /// Writers pause while the hash indexes are copied.
     pub(crate) fn capture(&self) -> Result<Captured> {
         let registry = self.registry.lock();
         let _stripes = self.stripes.lock_all();
@@ -180,7 +194,7 @@ impl Inner {
         let spaces = state.spaces.read();
         let live = std::iter::once((0, &state.default))
             .chain(spaces.iter().map(|(&id, s)| (id, s)))
-            .map(|(id, s)| (id, s.index.locations()))
+            .map(|(id, s)| (id, s.index.clone()))
             .collect();
         drop(spaces);
         Ok(Captured {
@@ -194,8 +208,15 @@ impl Inner {
 
     /// Writes the captured live records into a new journal at `scratch`, stored by
     /// `codec` (the database's own, or another for the encryption admin), its sidecar
-    /// describing that codec.
-    pub(crate) fn copy_live(&self, captured: &Captured, scratch: &Path, indexed: bool, codec: Codec) -> Result<Target> {
+    /// describing that codec; with `indexed`, the captured indexes, relocated to the new
+    /// log, become the target's.
+    pub(crate) fn copy_live(
+        &self,
+        captured: &mut Captured,
+        scratch: &Path,
+        indexed: bool,
+        codec: Codec,
+    ) -> Result<Target> {
         remove_if_present(scratch)?;
         remove_if_present(&sibling(scratch, ".meta"))?;
         let journal = journal_options(self.flush_policy).open(scratch)?;
@@ -221,26 +242,61 @@ impl Inner {
         }
         target.apply(&binds, indexed)?;
         let now = self.clock.now_ms();
-        let from = &captured.state.codec;
-        for (_, locations) in &captured.live {
-            let mut batch = Vec::new();
-            let mut bytes = 0;
-            for loc in locations.iter().filter(|l| !l.is_expired(now)) {
-                let rec = from.read(&captured.view, *loc)?.ok_or(Error::Corrupted {
-                    offset: loc.offset,
-                    reason: "an indexed record lies outside the log",
-                })?;
-                bytes += rec.len();
-                batch.push(rec);
-                if bytes >= COPY_BATCH_BYTES {
-                    target.apply(&batch, indexed)?;
-                    batch.clear();
-                    bytes = 0;
+        for (ns, index) in std::mem::take(&mut captured.live) {
+            index.retain(|l| !l.is_expired(now));
+            let mut locations = index.locations();
+            self.copy_records(captured, &target, &mut locations)?;
+            if indexed {
+                index.relocate(&locations)?;
+                let space = Space::with_index(index, target.range);
+                if target.range {
+                    space.set_range_stale();
                 }
+                target.spaces.insert(ns, Arc::new(space));
             }
-            target.apply(&batch, indexed)?;
         }
         Ok(target)
+    }
+
+    /// Copies the records at `locations` from the captured log to the target's, in the
+    /// order of their offsets, and replaces each location by its record's new one.
+    fn copy_records(&self, captured: &Captured, target: &Target, locations: &mut [Location]) -> Result<()> {
+        let from = &captured.state.codec;
+        let mut order: Vec<(u64, usize)> = locations.iter().enumerate().map(|(i, l)| (l.offset, i)).collect();
+        order.sort_unstable();
+        let mut batch = Vec::new();
+        let mut slots = Vec::new();
+        let mut bytes = 0;
+        let place = |batch: &mut Vec<_>, slots: &mut Vec<usize>, locations: &mut [Location]| -> Result<()> {
+            let placed = target.append(batch)?;
+            for (&i, (offset, len)) in slots.iter().zip(placed) {
+                locations[i] = Location::new(offset, len).expiring_at(locations[i].expires_at);
+            }
+            batch.clear();
+            slots.clear();
+            Ok(())
+        };
+        for (_, i) in order {
+            let loc = locations[i];
+            let rec = from.read(&captured.view, loc)?.ok_or(Error::Corrupted {
+                offset: loc.offset,
+                reason: "an indexed record lies outside the log",
+            })?;
+            // Plain records stay borrowed from the old log's map; opened (sealed) ones are
+            // owned already.
+            let rec = match rec {
+                Cow::Borrowed(bytes) => current_form(bytes, loc.offset)?,
+                Cow::Owned(bytes) => Cow::Owned(current_form(&bytes, loc.offset)?.into_owned()),
+            };
+            bytes += rec.len();
+            batch.push(rec);
+            slots.push(i);
+            if bytes >= COPY_BATCH_BYTES {
+                place(&mut batch, &mut slots, locations)?;
+                bytes = 0;
+            }
+        }
+        place(&mut batch, &mut slots, locations)
     }
 
     /// The codec of a rewritten copy of this database: the same key and parameters,
@@ -276,9 +332,9 @@ impl Inner {
     /// Copies the live records to `scratch` and swaps it in for `data` (compaction's steps
     /// 1 to 4).
     fn compact_into(&self, data: &Path, scratch: &Path) -> Result<()> {
-        let captured = self.capture()?;
+        let mut captured = self.capture()?;
         fault::point("compact.captured");
-        let mut target = self.copy_live(&captured, scratch, true, self.rewritten_codec())?;
+        let mut target = self.copy_live(&mut captured, scratch, true, self.rewritten_codec())?;
         // The new files replace the old by rename: they take the old ones' permission
         // bits (a database shared 0640 stays so; new files are created owner-only).
         keep_permissions(data, scratch)?;
@@ -388,12 +444,17 @@ impl Inner {
     }
 
     fn backup_into(&self, target: &Path, scratch: &Path) -> Result<()> {
-        let captured = self.capture()?;
-        let copy = self.copy_live(&captured, scratch, false, self.rewritten_codec())?;
+        let mut captured = self.capture()?;
+        let copy = self.copy_live(&mut captured, scratch, false, self.rewritten_codec())?;
         let mut journal = copy.journal;
         journal.relocate(target)?;
         Ok(())
     }
+}
+
+/// The record `bytes`, read at `offset` of the old log, in the current record form.
+fn current_form(bytes: &[u8], offset: u64) -> Result<Cow<'_, [u8]>> {
+    record::current_form(bytes).map_err(|reason| Error::Corrupted { offset, reason })
 }
 
 /// Removes the scratch log of a compaction or backup that failed, and its sidecar, best

@@ -134,10 +134,7 @@ pub(crate) struct State {
 impl State {
     /// A state over `journal` and these indexes, counting their live bytes.
     pub(crate) fn new(journal: Journal, codec: Codec, spaces: HashMap<u32, Arc<Space>>, default: Arc<Space>) -> State {
-        let mut live = 0u64;
-        for space in spaces.values().chain([&default]) {
-            space.index.for_each(|l| live += u64::from(l.len));
-        }
+        let live = spaces.values().chain([&default]).map(|s| s.index.total_len()).sum();
         State {
             journal,
             codec,

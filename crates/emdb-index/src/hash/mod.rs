@@ -250,6 +250,25 @@ impl<S: BuildHasher> HashIndex<S> {
         self.shards.iter().map(|s| s.0.read().len()).sum()
     }
 
+    /// The sum of every entry's location length (a log-structured store's live bytes),
+    /// kept by each table as entries change: no slot is visited.
+    ///
+    /// ```
+    /// use emdb_index::{HashIndex, Location};
+    /// let index = HashIndex::new();
+    /// index.insert(b"a", Location::new(0, 10), |_| false)?;
+    /// index.insert(b"b", Location::new(10, 30), |_| false)?;
+    /// index.insert(b"a", Location::new(40, 12), |_| true)?;
+    /// assert_eq!(index.total_len(), 42);
+    /// index.remove(b"b", |_| true);
+    /// assert_eq!(index.total_len(), 12);
+    /// # Ok::<(), emdb_index::Error>(())
+    /// ```
+    #[must_use]
+    pub fn total_len(&self) -> u64 {
+        self.shards.iter().map(|s| s.0.read().bytes()).sum()
+    }
+
     /// Whether the index is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -280,13 +299,67 @@ impl<S: BuildHasher> HashIndex<S> {
         }
     }
 
-    /// Every location, in no particular order: a snapshot to iterate without holding any
-    /// lock.
+    /// Every location, in slot order (unspecified, but the same for an index that did not
+    /// change in between: [`HashIndex::relocate`] relies on it): a snapshot to iterate
+    /// without holding any lock.
     #[must_use]
     pub fn locations(&self) -> Vec<Location> {
         let mut out = Vec::with_capacity(self.len());
         self.for_each(|l| out.push(l));
         out
+    }
+
+    /// Gives every entry a new location: the `i`-th location [`HashIndex::locations`]
+    /// returns becomes `new[i]`, with its key unchanged. For a store that rewrote its
+    /// records elsewhere (a compaction copying them into a new file) and knows where each
+    /// went: the index moves with them at the cost of one pass over its slots, instead of
+    /// being rebuilt key by key. The caller keeps the index from changing between the two
+    /// calls (every shard is locked only during each).
+    ///
+    /// ```
+    /// use emdb_index::{HashIndex, Location};
+    /// let index = HashIndex::new();
+    /// index.insert(b"a", Location::new(100, 10), |_| false)?;
+    /// index.insert(b"b", Location::new(200, 10).expiring_at(9), |_| false)?;
+    /// // Moved to a file of their own, 20 bytes apart, in the order `locations` gave.
+    /// let moved: Vec<Location> = index
+    ///     .locations()
+    ///     .iter()
+    ///     .enumerate()
+    ///     .map(|(i, l)| Location::new(20 * i as u64, l.len).expiring_at(l.expires_at))
+    ///     .collect();
+    /// index.relocate(&moved)?;
+    /// // (`|_| true`: only the slot of "b" carries the fingerprint of "b".)
+    /// let b = index.get(b"b", |_| true).expect("b is kept");
+    /// assert!(moved.contains(&b) && b.expires_at == 9);
+    /// assert_eq!(index.locations(), moved);
+    /// # Ok::<(), emdb_index::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LocationOutOfRange`] when a new location does not fit, and
+    /// [`Error::RelocationCount`] when `new` does not hold one location per entry; then
+    /// nothing is changed.
+    pub fn relocate(&self, new: &[Location]) -> Result<()> {
+        for location in new {
+            check(location)?;
+        }
+        let mut tables: Vec<_> = self.shards.iter().map(|s| s.0.write()).collect();
+        let entries: usize = tables.iter().map(|t| t.len()).sum();
+        if entries != new.len() {
+            return Err(Error::RelocationCount {
+                entries,
+                given: new.len(),
+            });
+        }
+        let mut rest = new;
+        for table in &mut tables {
+            let (mine, after) = rest.split_at(table.len());
+            table.relocate(mine);
+            rest = after;
+        }
+        Ok(())
     }
 
     /// Keeps the entries `keep` approves, shard by shard; returns how many were removed.
@@ -323,6 +396,24 @@ impl<S: BuildHasher> HashIndex<S> {
     #[must_use]
     pub fn memory_bytes(&self) -> usize {
         self.shards.iter().map(|s| s.0.read().memory_bytes()).sum::<usize>() + std::mem::size_of_val(&*self.shards)
+    }
+}
+
+/// A copy of the index (its tables, hasher and seed). Each shard is read under its lock,
+/// one after the other: a caller that needs one instant of the whole index keeps writers
+/// out meanwhile.
+impl<S: Clone> Clone for HashIndex<S> {
+    fn clone(&self) -> Self {
+        HashIndex {
+            shards: self
+                .shards
+                .iter()
+                .map(|s| Shard(RwLock::new(s.0.read().clone())))
+                .collect(),
+            shard_mask: self.shard_mask,
+            hasher: self.hasher.clone(),
+            seed: self.seed,
+        }
     }
 }
 

@@ -30,12 +30,15 @@ const MIN_CAPACITY: usize = 16;
 type Expiries = HashMap<u64, u64, foldhash::fast::FixedState>;
 
 /// The table of one shard.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Table {
     /// One byte per slot: 0 empty, else `tag_of(hash)`.
     tags: Vec<u8>,
     slots: Vec<Slot>,
     len: usize,
+    /// The sum of the entries' location lengths (what a store counts as live bytes),
+    /// kept as entries change.
+    bytes: u64,
     /// Expiries of the slots with HAS_EXPIRY, by offset (an expiry belongs to a record,
     /// and a record has one offset).
     expiries: Expiries,
@@ -44,6 +47,11 @@ pub(crate) struct Table {
 impl Table {
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// The sum of the entries' location lengths.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
     }
 
     /// Entries whose location carries an expiry.
@@ -157,6 +165,7 @@ impl Table {
         self.slots[at] = Slot::new(hash, location);
         self.tags[at] = tag_of(hash);
         self.remember_expiry(location);
+        self.bytes = self.bytes - u64::from(old.len) + u64::from(location.len);
         old
     }
 
@@ -166,6 +175,7 @@ impl Table {
         self.place(Slot::new(hash, location));
         self.remember_expiry(location);
         self.len += 1;
+        self.bytes += u64::from(location.len);
     }
 
     /// Removes the occupied slot `at`, returning its location.
@@ -191,6 +201,7 @@ impl Table {
         self.slots[hole] = Slot::EMPTY;
         self.tags[hole] = 0;
         self.len -= 1;
+        self.bytes -= u64::from(location.len);
         location
     }
 
@@ -273,6 +284,7 @@ impl Table {
             self.forget_expiry(slot);
         }
         self.len = kept.len();
+        self.bytes = kept.iter().map(|s| u64::from(s.len())).sum();
         let mut capacity = MIN_CAPACITY;
         while self.len * MAX_LOAD_DEN > capacity * MAX_LOAD_NUM {
             capacity += capacity / 2;
@@ -284,6 +296,24 @@ impl Table {
             self.place(slot);
         }
         before - self.len
+    }
+
+    /// Gives the entries new locations: the `i`-th occupied slot (in the order of
+    /// `for_each`) gets `new[i]`, which the caller checked fits and has the same key. The
+    /// slots keep their places, since a key's place depends on its hash alone; the
+    /// expiries are keyed by the new offsets. `new` holds exactly `len` locations.
+    pub(crate) fn relocate(&mut self, new: &[Location]) {
+        debug_assert_eq!(new.len(), self.len);
+        let mut next = new.iter();
+        self.expiries.clear();
+        self.bytes = new.iter().map(|l| u64::from(l.len)).sum();
+        for slot in self.slots.iter_mut().filter(|s| s.is_occupied()) {
+            let Some(location) = next.next() else { break };
+            *slot = Slot::new(slot.fingerprint(), location);
+            if location.expires_at != 0 {
+                self.expiries.insert(location.offset, location.expires_at);
+            }
+        }
     }
 
     /// The raw parts, for snapshots.
@@ -298,11 +328,13 @@ impl Table {
         // slot of the index).
         let mut tags: Vec<u8> = Vec::with_capacity(if slots.is_empty() { 0 } else { slots.len() + GROUP });
         let mut len = 0;
+        let mut bytes = 0;
         let mut well_formed = true;
         for &s in &slots {
             well_formed &= s.is_well_formed();
             let occupied = s.is_occupied();
             len += usize::from(occupied);
+            bytes += if occupied { u64::from(s.len()) } else { 0 };
             tags.push(if occupied { tag_of_slot(s) } else { 0 });
         }
         if !well_formed {
@@ -319,6 +351,7 @@ impl Table {
             tags,
             slots,
             len,
+            bytes,
             expiries,
         };
         let n = table.slots.len();
