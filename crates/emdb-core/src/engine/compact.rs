@@ -242,33 +242,63 @@ impl Inner {
         }
         target.apply(&binds, indexed)?;
         let now = self.clock.now_ms();
-        for (ns, index) in std::mem::take(&mut captured.live) {
-            index.retain(|l| !l.is_expired(now));
-            let mut locations = index.locations();
-            self.copy_records(captured, &target, &mut locations)?;
-            if indexed {
-                index.relocate(&locations)?;
-                let space = Space::with_index(index, target.range);
-                if target.range {
-                    space.set_range_stale();
+        let live = std::mem::take(&mut captured.live);
+        // The copy's bytes are made durable as it goes, by a thread of their own, so that
+        // the device writes them while the next ones are copied and the final sync (under
+        // the swap's locks, for a compaction) has only the tail left.
+        let (copied, background) = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+            let journal = &target.journal;
+            let syncer = scope.spawn(move || rx.iter().find_map(|()| journal.sync().err()));
+            let mut writeback = Writeback { tx, unsynced: 0 };
+            let mut spaces = Vec::new();
+            let copied = live.into_iter().try_for_each(|(ns, index)| {
+                index.retain(|l| !l.is_expired(now));
+                let mut locations = index.locations();
+                self.copy_records(captured, &target, &mut locations, &mut writeback)?;
+                if indexed {
+                    index.relocate(&locations)?;
+                    spaces.push((ns, index));
                 }
-                target.spaces.insert(ns, Arc::new(space));
+                Ok::<_, Error>(())
+            });
+            drop(writeback);
+            let background = syncer.join().unwrap_or(None);
+            (copied.map(|()| spaces), background)
+        });
+        // A failed background sync poisoned the journal: its error is the cause of what
+        // failed after it.
+        if let Some(e) = background {
+            return Err(e.into());
+        }
+        for (ns, index) in copied? {
+            let space = Space::with_index(index, target.range);
+            if target.range {
+                space.set_range_stale();
             }
+            target.spaces.insert(ns, Arc::new(space));
         }
         Ok(target)
     }
 
     /// Copies the records at `locations` from the captured log to the target's, in the
     /// order of their offsets, and replaces each location by its record's new one.
-    fn copy_records(&self, captured: &Captured, target: &Target, locations: &mut [Location]) -> Result<()> {
+    fn copy_records(
+        &self,
+        captured: &Captured,
+        target: &Target,
+        locations: &mut [Location],
+        writeback: &mut Writeback,
+    ) -> Result<()> {
         let from = &captured.state.codec;
         let mut order: Vec<(u64, usize)> = locations.iter().enumerate().map(|(i, l)| (l.offset, i)).collect();
         order.sort_unstable();
         let mut batch = Vec::new();
         let mut slots = Vec::new();
         let mut bytes = 0;
-        let place = |batch: &mut Vec<_>, slots: &mut Vec<usize>, locations: &mut [Location]| -> Result<()> {
+        let mut place = |batch: &mut Vec<Cow<'_, [u8]>>, slots: &mut Vec<usize>, locations: &mut [Location]| -> Result<()> {
             let placed = target.append(batch)?;
+            writeback.wrote(batch.iter().map(|r| r.len()).sum());
             for (&i, (offset, len)) in slots.iter().zip(placed) {
                 locations[i] = Location::new(offset, len).expiring_at(locations[i].expires_at);
             }
@@ -449,6 +479,26 @@ impl Inner {
         let mut journal = copy.journal;
         journal.relocate(target)?;
         Ok(())
+    }
+}
+
+/// Asks the copy's background sync for a pass every [`Writeback::EVERY`] bytes.
+struct Writeback {
+    tx: std::sync::mpsc::SyncSender<()>,
+    unsynced: usize,
+}
+
+impl Writeback {
+    const EVERY: usize = 8 << 20;
+
+    fn wrote(&mut self, bytes: usize) {
+        self.unsynced += bytes;
+        if self.unsynced >= Self::EVERY {
+            self.unsynced = 0;
+            // Full: a pass is running or asked for already, and it will cover these bytes
+            // or the next request will.
+            let _ = self.tx.try_send(());
+        }
     }
 }
 
