@@ -105,6 +105,7 @@ pub use error::{Error, Result};
 pub use journal::Journal;
 pub use lock::{JournalLock, LockHolder, break_lock, lock_holder};
 pub use lsn::Lsn;
+pub use map::{ReplacedFile, map_replaced};
 pub use options::{JournalOptions, OnCorruption, SyncPolicy};
 pub use paths::{remove_stale_staging, replace_file, sibling, sync_parent_dir};
 pub use reader::{Bytes, Frame, FrameRef, Frames, Record, Records, RecordsOf, Snapshot};

@@ -1,4 +1,5 @@
-//! Read-only memory maps of the data file: the only unsafe code in the crate.
+//! Read-only memory maps of the data file (and of files replaced only by rename): the only
+//! unsafe code in the crate.
 //!
 //! A [`Map`] maps the whole file as it was when the map was made, but hands out only the
 //! bytes below the journal's published frontier. That is what makes its safe API sound:
@@ -136,5 +137,65 @@ impl MapCell {
         }
         self.current.store(Arc::clone(&fresh));
         Ok(fresh)
+    }
+}
+
+/// A read-only map of a whole file that is replaced by rename and never written in place,
+/// such as the files [`crate::replace_file`] writes (an engine's index snapshot beside the
+/// log): reading it this way copies nothing.
+#[derive(Debug)]
+pub struct ReplacedFile(Option<Mmap>);
+
+impl std::ops::Deref for ReplacedFile {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Maps all of the file at `path` (see [`ReplacedFile`]), its pages read ahead.
+///
+/// The caller promises what [`ReplacedFile`] says: nobody writes or shrinks the file in
+/// place while the map lives (a replace renames another inode over the name, which leaves
+/// the mapped one alone). Files of a database are covered by its lock; a process that
+/// ignores the lock and truncates the file breaks this, as with every mapped store.
+///
+/// # Errors
+///
+/// The open, the file's length or the map failing.
+pub fn map_replaced(path: &std::path::Path) -> std::io::Result<ReplacedFile> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(ReplacedFile(None));
+    }
+    let len = usize::try_from(len).map_err(|_| std::io::Error::other("file larger than the address space"))?;
+    // SAFETY: the map is read-only, so this process cannot write through it, and the
+    // caller promises (see above) that the file is replaced only by rename, never written
+    // or shrunk in place, so the mapped bytes stay as they are while the map lives.
+    let mmap = unsafe { MmapOptions::new().len(len).populate().map(&file)? };
+    Ok(ReplacedFile(Some(mmap)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::map_replaced;
+
+    #[test]
+    fn a_replaced_file_maps_whole_and_an_old_map_keeps_its_bytes() -> crate::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("snapshot");
+        assert!(map_replaced(&path).is_err(), "a missing file is an error");
+        crate::replace_file(&path, b"")?;
+        assert!(map_replaced(&path)?.is_empty());
+        crate::replace_file(&path, b"first version")?;
+        let first = map_replaced(&path)?;
+        assert_eq!(&*first, b"first version");
+        // A replace renames another file over the name: the map keeps the old bytes.
+        crate::replace_file(&path, b"second, longer version")?;
+        assert_eq!(&*first, b"first version");
+        assert_eq!(&*map_replaced(&path)?, b"second, longer version");
+        Ok(())
     }
 }

@@ -60,7 +60,9 @@ pub(crate) fn load(path: &Path, index: &IndexRef, checkpoint: Lsn, range: bool, 
     if index.covered_end != checkpoint.get() {
         return None;
     }
-    let bytes = std::fs::read(index_path(path)).ok()?;
+    // Mapped, not read: the file is only ever replaced (`replace_file`), under the
+    // database's lock, so its bytes stay put, and a reopen copies nothing of it.
+    let bytes = emdb_journal::map_replaced(&index_path(path)).ok()?;
     if bytes.len() as u64 != index.len || bytes.len() < 12 {
         return None;
     }

@@ -296,16 +296,17 @@ impl Inner {
         let mut batch = Vec::new();
         let mut slots = Vec::new();
         let mut bytes = 0;
-        let mut place = |batch: &mut Vec<Cow<'_, [u8]>>, slots: &mut Vec<usize>, locations: &mut [Location]| -> Result<()> {
-            let placed = target.append(batch)?;
-            writeback.wrote(batch.iter().map(|r| r.len()).sum());
-            for (&i, (offset, len)) in slots.iter().zip(placed) {
-                locations[i] = Location::new(offset, len).expiring_at(locations[i].expires_at);
-            }
-            batch.clear();
-            slots.clear();
-            Ok(())
-        };
+        let mut place =
+            |batch: &mut Vec<Cow<'_, [u8]>>, slots: &mut Vec<usize>, locations: &mut [Location]| -> Result<()> {
+                let placed = target.append(batch)?;
+                writeback.wrote(batch.iter().map(|r| r.len()).sum());
+                for (&i, (offset, len)) in slots.iter().zip(placed) {
+                    locations[i] = Location::new(offset, len).expiring_at(locations[i].expires_at);
+                }
+                batch.clear();
+                slots.clear();
+                Ok(())
+            };
         for (_, i) in order {
             let loc = locations[i];
             let rec = from.read(&captured.view, loc)?.ok_or(Error::Corrupted {

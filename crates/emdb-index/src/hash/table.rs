@@ -71,21 +71,11 @@ impl Table {
     }
 
     fn home(&self, h32: u32) -> usize {
-        ((u64::from(h32) * self.slots.len() as u64) >> 32) as usize
+        home_of(h32, self.slots.len())
     }
 
     fn next(&self, i: usize) -> usize {
         if i + 1 == self.slots.len() { 0 } else { i + 1 }
-    }
-
-    /// How far `slot`, sitting at `i`, is from its home.
-    fn displacement(&self, slot: Slot, i: usize) -> usize {
-        let home = self.home(slot.h32());
-        if i >= home {
-            i - home
-        } else {
-            i + self.slots.len() - home
-        }
     }
 
     fn location_of(&self, slot: Slot) -> Location {
@@ -324,67 +314,65 @@ impl Table {
     /// A table from raw parts, checked: every slot well formed, the count right, every
     /// expiring slot's expiry present, and every slot reachable from its home.
     pub(crate) fn from_parts(slots: Vec<Slot>, expiries: Expiries) -> Result<Table, &'static str> {
-        // One pass for the flags, the count and the tags (a reopen runs this over every
-        // slot of the index).
-        let mut tags: Vec<u8> = Vec::with_capacity(if slots.is_empty() { 0 } else { slots.len() + GROUP });
-        let mut len = 0;
-        let mut bytes = 0;
-        let mut well_formed = true;
-        for &s in &slots {
-            well_formed &= s.is_well_formed();
-            let occupied = s.is_occupied();
-            len += usize::from(occupied);
-            bytes += if occupied { u64::from(s.len()) } else { 0 };
-            tags.push(if occupied { tag_of_slot(s) } else { 0 });
+        // One pass over the slots (a reopen runs this over every slot of the index): the
+        // flags, the count, the tags, and the runs of occupied slots, walked from just
+        // after an empty slot (so that no run wraps unseen): each slot's home must lie
+        // inside its run, at or before the slot, or a probe from the home would stop at an
+        // empty slot and never find it.
+        let n = slots.len();
+        let mut tags = vec![0u8; if n == 0 { 0 } else { n + GROUP }];
+        let start = slots.iter().position(|s| !s.is_occupied()).unwrap_or(0);
+        let (mut len, mut bytes, mut expiring, mut run) = (0usize, 0u64, 0usize, 0usize);
+        let (mut well_formed, mut reachable, mut expiries_found) = (true, true, true);
+        for i in (start + 1..n).chain(0..(start + 1).min(n)) {
+            let slot = slots[i];
+            well_formed &= slot.is_well_formed();
+            if !slot.is_occupied() {
+                run = 0;
+                continue;
+            }
+            len += 1;
+            bytes += u64::from(slot.len());
+            tags[i] = tag_of_slot(slot);
+            let home = home_of(slot.h32(), n);
+            let displacement = if i >= home { i - home } else { i + n - home };
+            reachable &= displacement <= run;
+            run += 1;
+            if slot.has_expiry() {
+                expiring += 1;
+                expiries_found &= expiries.contains_key(&slot.offset());
+            }
         }
         if !well_formed {
             return Err("a slot has unknown flags");
         }
         // The load bound also guarantees an empty slot, which ends every probe.
-        if len * MAX_LOAD_DEN > slots.len() * MAX_LOAD_NUM {
+        if len * MAX_LOAD_DEN > n * MAX_LOAD_NUM {
             return Err("a table is fuller than any this version builds");
         }
-        if !tags.is_empty() {
-            tags.extend_from_slice(&[0; GROUP]);
+        if !reachable {
+            return Err("a slot is not reachable from its home");
         }
-        let table = Table {
+        if !expiries_found {
+            return Err("an expiring slot has no expiry");
+        }
+        if expiring < expiries.len() {
+            return Err("an expiry belongs to no slot");
+        }
+        Ok(Table {
             tags,
             slots,
             len,
             bytes,
             expiries,
-        };
-        let n = table.slots.len();
-        let mut expiring = 0;
-        // Walk the runs of occupied slots starting after an empty one (so no run wraps
-        // unseen): each slot's home must lie inside its run, at or before the slot, or a
-        // probe from the home would stop at an empty slot and never find it.
-        let start = table.slots.iter().position(|s| !s.is_occupied()).unwrap_or(0);
-        let mut run = 0;
-        let mut i = start;
-        for _ in 0..n {
-            i = table.next(i);
-            let slot = table.slots[i];
-            if !slot.is_occupied() {
-                run = 0;
-                continue;
-            }
-            if table.displacement(slot, i) > run {
-                return Err("a slot is not reachable from its home");
-            }
-            run += 1;
-            if slot.has_expiry() {
-                expiring += 1;
-                if !table.expiries.contains_key(&slot.offset()) {
-                    return Err("an expiring slot has no expiry");
-                }
-            }
-        }
-        if expiring < table.expiries.len() {
-            return Err("an expiry belongs to no slot");
-        }
-        Ok(table)
+        })
     }
+}
+
+/// The home of a key whose hash has `h32` as its low 32 bits, in a table of `capacity`
+/// slots.
+fn home_of(h32: u32, capacity: usize) -> usize {
+    ((u64::from(h32) * capacity as u64) >> 32) as usize
 }
 
 /// Tags scanned at once. The tag array carries this many zero bytes of padding past the
