@@ -1,7 +1,8 @@
 //! Profiling aid: loads N records (the redb-style workload, range scans off), then reads
-//! every key with `get_zerocopy`, on 1 and on 4 threads, a few times, and prints the time
-//! per read; run it under `perf record` to see where a point read spends its time.
-//! `cargo run --release -p emdb-benches --features peers --example reads -- DIR [N [PASSES]]`
+//! every key with `get_zerocopy` (or `get`, a copy, when the fourth argument is `get`), on 1
+//! and on 4 threads, a few times, and prints the time per read; run it under `perf record`
+//! to see where a point read spends its time.
+//! `cargo run --release -p emdb-benches --features peers --example reads -- DIR [N [PASSES [get]]]`
 //! (a small N keeps everything in cache: what is left is the read's own work).
 
 use std::time::Instant;
@@ -10,9 +11,10 @@ use emdb_benches::Workload;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = args.next().ok_or("usage: reads DIR [N [PASSES]]")?;
+    let dir = args.next().ok_or("usage: reads DIR [N [PASSES [get]]]")?;
     let n: usize = args.next().map_or(Ok(1_000_000), |a| a.parse())?;
     let passes: usize = args.next().map_or(Ok(3), |a| a.parse())?;
+    let copy = args.next().is_some_and(|a| a == "get");
     let dir = tempfile::tempdir_in(dir)?;
     let path = dir.path().join("reads.emdb");
     let db = emdb::Emdb::open(&path)?;
@@ -33,8 +35,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         s.spawn(move || {
                             let mut sum = 0u64;
                             for k in chunk {
-                                let v = db.get_zerocopy(k).expect("read").expect("present");
-                                sum += u64::from(v[0]);
+                                let first = if copy {
+                                    db.get(k).expect("read").expect("present")[0]
+                                } else {
+                                    db.get_zerocopy(k).expect("read").expect("present")[0]
+                                };
+                                sum += u64::from(first);
                             }
                             sum
                         })

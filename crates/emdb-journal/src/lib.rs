@@ -108,7 +108,7 @@ pub use lsn::Lsn;
 pub use map::{ReplacedFile, map_replaced};
 pub use options::{JournalOptions, OnCorruption, SyncPolicy};
 pub use paths::{remove_stale_staging, replace_file, sibling, sync_parent_dir};
-pub use reader::{Bytes, Frame, FrameRef, Frames, Record, Records, RecordsOf, Snapshot};
+pub use reader::{Bytes, Frame, FrameRef, Frames, Record, Records, RecordsOf, Snapshot, View};
 pub use recovery::{CheckpointUse, Cut, RecoveryReport, Replay, ReplayError, Scan, SidecarState, Tail, scan};
 pub use sidecar::{Checkpoint, MAX_ENGINE_AREA, Meta, SIDECAR_VERSION};
 pub use stats::JournalStats;

@@ -116,6 +116,18 @@ impl MapCell {
         Arc::strong_count(&published) == 3
     }
 
+    /// Runs `f` on the current map's bytes below `end` if it covers them, borrowing the
+    /// map (no reference count taken: `arc_swap`'s guard); `f` back when the map is
+    /// shorter.
+    pub(crate) fn with_current<T, F: FnOnce(&[u8]) -> T>(&self, end: u64, f: F) -> Result<T, F> {
+        let map = self.current.load();
+        let bytes = map.bytes();
+        match usize::try_from(end).ok().and_then(|end| bytes.get(..end)) {
+            Some(bytes) => Ok(f(bytes)),
+            None => Err(f),
+        }
+    }
+
     /// A map that covers at least `end` bytes, remapping `file` if the current one is
     /// shorter.
     pub(crate) fn covering(&self, file: &File, end: u64) -> std::io::Result<Arc<Map>> {

@@ -239,3 +239,34 @@ fn open_refuses_directories_missing_parents_and_foreign_files() {
         "file untouched"
     );
 }
+
+/// `with_view` lends the log as `snapshot` covers it, also after the file grew past the
+/// memory map (the view then maps it again): every record reads back, the last one too.
+#[test]
+fn a_lent_view_reads_what_a_snapshot_reads_as_the_file_grows() -> emdb_journal::Result<()> {
+    let (_dir, _path, journal) = temp_journal(JournalOptions::new())?;
+    let mut placed = Vec::new();
+    for round in 0..6u64 {
+        // Each round grows the log by about 2 MiB: past the map of the round before.
+        for i in 0..1_000u64 {
+            let p = payload(round * 1_000 + i, 2_000);
+            let lsn = journal.append(&p)?;
+            placed.push((lsn.get() + emdb_journal::frame::HEADER_LEN as u64, p));
+        }
+        let (end, last) = journal.with_view(|view| {
+            let (at, p) = placed.last().expect("appended");
+            (view.end(), view.slice(*at, p.len()).map(<[u8]>::to_vec))
+        })?;
+        assert_eq!(
+            end,
+            journal.snapshot()?.end(),
+            "round {round}: the view ends where a snapshot does"
+        );
+        assert_eq!(last.as_deref(), placed.last().map(|(_, p)| &p[..]), "round {round}");
+    }
+    let all_read = journal.with_view(|view| placed.iter().all(|(at, p)| view.slice(*at, p.len()) == Some(&p[..])))?;
+    assert!(all_read, "every record reads back through a lent view");
+    let past_end = journal.with_view(|view| view.slice(journal.end().get(), 1).is_some())?;
+    assert!(!past_end, "nothing past the end");
+    Ok(())
+}

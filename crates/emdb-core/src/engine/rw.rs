@@ -5,9 +5,9 @@
 use std::borrow::Cow;
 
 use emdb_index::Location;
-use emdb_journal::{Lsn, Snapshot};
+use emdb_journal::{Lsn, Snapshot, View};
 
-use super::codec::{Codec, narrow};
+use super::codec::{Codec, LogBytes, narrow};
 use super::record::{self, Record};
 use super::{Inner, Space, SpaceRef, State, holds_key};
 use crate::error::{Error, Result};
@@ -29,11 +29,11 @@ pub(crate) struct Listing {
 /// caller then reads again), so it is not this key's. A candidate that fails its verification, or holds no insert (damage: the index holds
 /// only inserts), is `Corrupted` unless the key is found elsewhere or the candidate has
 /// expired (by `clock`).
-fn find<'v>(
+fn find<'v, V: LogBytes>(
     clock: &Clock,
     codec: &Codec,
     space: &Space,
-    view: &'v Snapshot,
+    view: &'v V,
     ns: u32,
     key: &[u8],
 ) -> Result<Option<(Location, Cow<'v, [u8]>)>> {
@@ -276,16 +276,32 @@ impl Inner {
         })
     }
 
+    /// [`Inner::at_key_read`] with the log lent to `f` for the call (`Journal::with_view`)
+    /// instead of a snapshot held: no reference count on the map, for reads that copy what
+    /// they keep.
+    fn at_key_peek<T>(
+        &self,
+        ns: u32,
+        key: &[u8],
+        mut f: impl FnMut(&State, &Space, &View<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.stripes.of(ns, key).read_optimistic(|| {
+            let state = self.state.load();
+            let space = state.space(ns)?;
+            state.journal.with_view(|view| f(&state, &space, view))?
+        })
+    }
+
     /// Runs `f` on `key`'s live record (expired records are hidden), as a point read (see
-    /// [`Inner::at_key_read`]).
+    /// [`Inner::at_key_peek`]).
     fn with_live<T>(
         &self,
         ns: u32,
         key: &[u8],
         mut f: impl FnMut(Location, Cow<'_, [u8]>) -> Result<T>,
     ) -> Result<Option<T>> {
-        self.at_key_read(ns, key, |state, space, view| {
-            match find(&self.clock, &state.codec, space, &view, ns, key)? {
+        self.at_key_peek(ns, key, |state, space, view| {
+            match find(&self.clock, &state.codec, space, view, ns, key)? {
                 Some((loc, rec)) if !self.clock.expired(&loc) => f(loc, rec).map(Some),
                 _ => Ok(None),
             }
@@ -337,8 +353,8 @@ impl Inner {
     /// emdb 1.0.3 does): the answer is in the past.
     #[cfg(feature = "ttl")]
     pub(crate) fn expires_at(&self, ns: u32, key: &[u8]) -> Result<Option<u64>> {
-        self.at_key_read(ns, key, |state, space, view| {
-            Ok(find(&self.clock, &state.codec, space, &view, ns, key)?.map(|(loc, _)| loc.expires_at))
+        self.at_key_peek(ns, key, |state, space, view| {
+            Ok(find(&self.clock, &state.codec, space, view, ns, key)?.map(|(loc, _)| loc.expires_at))
         })
     }
 
