@@ -103,11 +103,71 @@ fn a_valid_checksum_over_bad_structure_is_still_refused() {
     assert!(matches!(HashIndex::from_snapshot(&bytes), Err(Error::Snapshot { .. })));
     // A newer version is reported as such.
     let mut newer = index.snapshot();
-    newer[8..12].copy_from_slice(&3u32.to_le_bytes());
+    newer[8..12].copy_from_slice(&4u32.to_le_bytes());
     assert!(matches!(
         HashIndex::from_snapshot(&newer),
-        Err(Error::SnapshotVersion { found: 3, supported: 2 })
+        Err(Error::SnapshotVersion { found: 4, supported: 3 })
     ));
+}
+
+/// The first shard of a version 3 snapshot: where its occupancy words and its stored
+/// slots start, and its capacity.
+fn first_shard(bytes: &[u8]) -> (usize, usize, u64) {
+    let capacity = u64::from_le_bytes(bytes[40..48].try_into().unwrap());
+    let words = 40 + 24;
+    (words, words + 8 * capacity.div_ceil(64) as usize, capacity)
+}
+
+/// The same index as version 2 wrote it: every slot stored, empty ones too.
+fn dense(v3: &[u8]) -> Vec<u8> {
+    let u64_at = |at: usize| u64::from_le_bytes(v3[at..at + 8].try_into().unwrap());
+    let shards = u32::from_le_bytes(v3[12..16].try_into().unwrap());
+    let mut out = v3[..40].to_vec();
+    out[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let mut at = 40;
+    for _ in 0..shards {
+        let (capacity, expiries, occupied) = (u64_at(at), u64_at(at + 8), u64_at(at + 16));
+        out.extend_from_slice(&v3[at..at + 16]);
+        let words = at + 24;
+        let mut stored = words + 8 * capacity.div_ceil(64) as usize;
+        for i in 0..capacity as usize {
+            if u64_at(words + 8 * (i / 64)) >> (i % 64) & 1 == 1 {
+                out.extend_from_slice(&v3[stored..stored + 16]);
+                stored += 16;
+            } else {
+                out.extend_from_slice(&[0; 16]);
+            }
+        }
+        let end = stored + 16 * expiries as usize;
+        out.extend_from_slice(&v3[stored..end]);
+        assert_eq!(
+            stored,
+            words + 8 * capacity.div_ceil(64) as usize + 16 * occupied as usize
+        );
+        at = end;
+    }
+    out.extend_from_slice(&[0; 4]);
+    reseal(&mut out);
+    out
+}
+
+/// Version 2 snapshots (every slot stored) still load, to the same index: a reopen after
+/// an upgrade uses the checkpoint an earlier build wrote.
+#[test]
+fn a_version_2_snapshot_still_loads() -> Result<(), Error> {
+    let (index, keys) = build(3_000, 4);
+    let old = dense(&index.snapshot());
+    assert!(old.len() > index.snapshot().len(), "version 3 stores less");
+    let loaded = HashIndex::from_snapshot(&old)?;
+    assert_eq!(loaded.len(), index.len());
+    assert!(
+        loaded.locations() == index.locations(),
+        "the same slots, in the same places"
+    );
+    for (i, k) in keys.iter().enumerate() {
+        assert!(loaded.get(k, |l| l.offset == i as u64 * 100).is_some(), "key {i}");
+    }
+    Ok(())
 }
 
 /// Recomputes the snapshot's trailing CRC-32C after a deliberate change.
@@ -158,6 +218,28 @@ fn each_structural_lie_under_a_valid_checksum_is_refused() {
         },
         "bytes after the last shard",
     );
+    let (words, stored, capacity) = first_shard(&good);
+    refused(
+        &|b| {
+            // The first clear occupancy bit set: one bit more than slots stored.
+            let word = u64::from_le_bytes(b[words..words + 8].try_into().unwrap());
+            b[words..words + 8].copy_from_slice(&(word | (word + 1)).to_le_bytes());
+        },
+        "an occupancy bit without its slot",
+    );
+    refused(
+        &|b| {
+            // The last occupied slot's bit moved past the capacity (as many bits as slots).
+            assert!(capacity % 64 != 0, "the test needs a capacity with bits past it");
+            let last = words + 8 * (capacity.div_ceil(64) as usize - 1);
+            let word = u64::from_le_bytes(b[last..last + 8].try_into().unwrap());
+            assert!(word != 0 && word >> 63 == 0);
+            let moved = (word & !(1 << (63 - word.leading_zeros()))) | 1 << 63;
+            b[last..last + 8].copy_from_slice(&moved.to_le_bytes());
+        },
+        "an occupancy bit past the capacity",
+    );
+    refused(&|b| b[stored] &= !1, "a stored slot without its occupied flag");
 }
 
 /// The tables are laid out by the hasher, whose output may change across foldhash

@@ -4,7 +4,7 @@
 //! ```text
 //! offset  size  field (all little-endian)
 //! 0       8     magic "EMDBHIX\0"
-//! 8       4     format version = 2
+//! 8       4     format version = 3
 //! 12      4     shard count (a power of two)
 //! 16      8     hasher seed
 //! 24      8     total entries
@@ -12,15 +12,21 @@
 //! then for each shard, in order:
 //!         8     capacity c (slots)
 //!         8     expiry count e
-//!         16*c  slots: word 0 then word 1 (see slot.rs)
+//!         8     occupied slots o
+//!         8*⌈c/64⌉  occupancy: bit i of word i/64 set for an occupied slot i
+//!         16*o  the occupied slots, in slot order: word 0 then word 1 (see slot.rs)
 //!         16*e  expiries: offset then expiry (Unix ms)
 //! end     4     CRC-32C of every byte before it
 //! ```
 //!
+//! Only occupied slots are stored (an eighth of a table is empty at its fullest, a third
+//! after growth): the occupancy bits say where each goes. Version 2, which stored all `c`
+//! slots after the expiry count, is still read.
+//!
 //! Loading copies the tables back as they were (no rehashing), after checking the CRC,
 //! every length against the bytes present, and each table's invariants; a damaged or
-//! truncated snapshot is an error, never a panic, and never allocates more than its own
-//! size.
+//! truncated snapshot is an error, never a panic, and never allocates more than 128 bytes
+//! of table for each byte of it (a slot for each occupancy bit).
 //!
 //! The tables are laid out by the hasher, whose output foldhash does not promise to keep
 //! across releases. The known answer ties a snapshot to the hasher that wrote it: a build
@@ -37,7 +43,9 @@ use super::{HashIndex, SeededHasher, Shard};
 use crate::error::{Error, Result};
 
 const MAGIC: [u8; 8] = *b"EMDBHIX\0";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
+/// The last version that stored every slot, empty ones included (still read).
+const DENSE_VERSION: u32 = 2;
 const HEADER: usize = 40;
 
 /// The probe keys of the known answer: empty, short, medium and long, so that each of the
@@ -70,7 +78,7 @@ impl HashIndex<SeededHasher> {
                 .iter()
                 .map(|t| {
                     let (slots, expiries) = t.parts();
-                    16 + 16 * slots.len() + 16 * expiries.len()
+                    24 + 8 * slots.len().div_ceil(64) + 16 * t.len() + 16 * expiries.len()
                 })
                 .sum::<usize>();
         let mut out = Vec::with_capacity(size);
@@ -84,7 +92,15 @@ impl HashIndex<SeededHasher> {
             let (slots, expiries) = table.parts();
             out.extend_from_slice(&(slots.len() as u64).to_le_bytes());
             out.extend_from_slice(&(expiries.len() as u64).to_le_bytes());
-            for slot in slots {
+            out.extend_from_slice(&(table.len() as u64).to_le_bytes());
+            for word in slots.chunks(64) {
+                let bits = word
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |bits, (i, s)| bits | u64::from(s.is_occupied()) << i);
+                out.extend_from_slice(&bits.to_le_bytes());
+            }
+            for slot in slots.iter().filter(|s| s.is_occupied()) {
                 out.extend_from_slice(&slot.0[0].to_le_bytes());
                 out.extend_from_slice(&slot.0[1].to_le_bytes());
             }
@@ -127,7 +143,7 @@ impl HashIndex<SeededHasher> {
             return Err(bad("not an index snapshot (bad magic or too short)"));
         }
         let version = u32_at(bytes, 8);
-        if version != VERSION {
+        if version != VERSION && version != DENSE_VERSION {
             return Err(if version > VERSION {
                 Error::SnapshotVersion {
                     found: version,
@@ -161,12 +177,13 @@ impl HashIndex<SeededHasher> {
         for _ in 0..shards {
             let capacity = take_u64(&mut rest).ok_or(bad("truncated shard header"))?;
             let expiry_count = take_u64(&mut rest).ok_or(bad("truncated shard header"))?;
-            let slot_bytes = take(&mut rest, capacity, 16).ok_or(bad("slots run past the end"))?;
+            let slots = if version == DENSE_VERSION {
+                let slot_bytes = take(&mut rest, capacity, 16).ok_or(bad("slots run past the end"))?;
+                slot_bytes.chunks_exact(16).map(slot_at).collect()
+            } else {
+                sparse_slots(&mut rest, capacity).map_err(bad)?
+            };
             let expiry_bytes = take(&mut rest, expiry_count, 16).ok_or(bad("expiries run past the end"))?;
-            let slots: Vec<Slot> = slot_bytes
-                .chunks_exact(16)
-                .map(|c| Slot([u64_at(c, 0), u64_at(c, 8)]))
-                .collect();
             let expiries = expiry_bytes
                 .chunks_exact(16)
                 .map(|c| (u64_at(c, 0), u64_at(c, 8)))
@@ -184,6 +201,41 @@ impl HashIndex<SeededHasher> {
         index.shards = tables.into_iter().map(|t| Shard(parking_lot::RwLock::new(t))).collect();
         Ok(index)
     }
+}
+
+fn slot_at(bytes: &[u8]) -> Slot {
+    Slot([u64_at(bytes, 0), u64_at(bytes, 8)])
+}
+
+/// A version 3 shard's slots: the occupied count, the occupancy words and the occupied
+/// slots, spread back to their places among `capacity` slots.
+fn sparse_slots(rest: &mut &[u8], capacity: u64) -> Result<Vec<Slot>, &'static str> {
+    let occupied = take_u64(rest).ok_or("truncated shard header")?;
+    let words = take(rest, capacity.div_ceil(64), 8).ok_or("occupancy runs past the end")?;
+    let stored = take(rest, occupied, 16).ok_or("slots run past the end")?;
+    // Bounded by the bytes present: `capacity` is at most 8 bits of occupancy a byte.
+    let capacity = usize::try_from(capacity).map_err(|_| "capacity too large")?;
+    let mut slots = vec![Slot::EMPTY; capacity];
+    let mut next = stored.chunks_exact(16);
+    for (w, word) in words.chunks_exact(8).enumerate() {
+        let mut bits = u64_at(word, 0);
+        if w * 64 + 64 > capacity && bits >> (capacity - w * 64) != 0 {
+            return Err("occupancy bits past the capacity");
+        }
+        while bits != 0 {
+            let i = w * 64 + bits.trailing_zeros() as usize;
+            let slot = slot_at(next.next().ok_or("fewer slots than occupancy bits")?);
+            if !slot.is_occupied() {
+                return Err("a stored slot is not occupied");
+            }
+            slots[i] = slot;
+            bits &= bits - 1;
+        }
+    }
+    if next.next().is_some() {
+        return Err("more slots than occupancy bits");
+    }
+    Ok(slots)
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
