@@ -2,11 +2,15 @@
 //!
 //! ```text
 //! offset  size  field
-//! 0       1     tag 0xBA
+//! 0       1     tag 0xBB
 //! 1       1     flags: bit 0 MORE (another part follows), bit 1 CONT (continues a part)
 //! 2       4     record count, u32 little-endian
-//! 6       ...   per record: length u32 little-endian, then the record's bytes
+//! 6       ...   per record: length as an unsigned LEB128 varint (1 to 4 bytes, shortest
+//!               form), then the record's bytes
 //! ```
+//!
+//! Frames tagged 0xBA, written by earlier versions, are the same with each length a u32
+//! little-endian; they are still read.
 //!
 //! A batch that fits in one frame has flags 0. A larger one is written as consecutive parts
 //! (`MORE`, then `MORE|CONT` ..., then `CONT`), all under the writer lock so that no other
@@ -22,32 +26,82 @@ pub const RESERVED_TAGS: RangeInclusive<u8> = 0xB8..=0xBF;
 /// appends can leave in a log, so the log reads as frames end to end again. Its payload
 /// (zeros after the tag) holds no record.
 pub(crate) const PADDING: u8 = 0xB8;
-/// Tag of a batch frame.
-pub(crate) const TAG: u8 = 0xBA;
+/// Tag of a batch frame: what this version writes (record lengths as varints).
+pub(crate) const TAG: u8 = 0xBB;
+/// Tag of a batch frame whose record lengths are u32s (earlier versions; read, never
+/// written).
+pub(crate) const TAG_FIXED: u8 = 0xBA;
 /// Another part of the same batch follows this one.
 pub(crate) const FLAG_MORE: u8 = 0x01;
 /// This part continues a batch begun by an earlier part.
 pub(crate) const FLAG_CONT: u8 = 0x02;
 /// Bytes before the first record: tag, flags, count.
 pub(crate) const HEADER_LEN: usize = 6;
-/// Bytes before each record: its length.
+/// The most bytes before a record: its length (a varint of a length under 2^28, or a u32).
 pub(crate) const RECORD_PREFIX: usize = 4;
+
+/// Bytes of the varint that says `len` (a record of a frame is shorter than 2^28 bytes).
+pub(crate) fn prefix_len(len: usize) -> usize {
+    match len {
+        0..0x80 => 1,
+        0x80..0x4000 => 2,
+        0x4000..0x20_0000 => 3,
+        _ => 4,
+    }
+}
+
+/// `len` as a varint (the first `prefix_len(len)` bytes of the result).
+fn prefix(len: usize) -> ([u8; RECORD_PREFIX], usize) {
+    let mut out = [0u8; RECORD_PREFIX];
+    let n = prefix_len(len);
+    let mut rest = len;
+    for (i, byte) in out.iter_mut().enumerate().take(n) {
+        let more = if i + 1 < n { 0x80 } else { 0 };
+        *byte = (rest & 0x7F) as u8 | more;
+        rest >>= 7;
+    }
+    (out, n)
+}
+
+/// The record length at the front of `rest` and the bytes it took: a varint in its
+/// shortest form (`varint`), else a u32. `None` when it runs past `rest` or is malformed.
+fn read_prefix(rest: &[u8], varint: bool) -> Option<(usize, usize)> {
+    if !varint {
+        let len = rest.get(..RECORD_PREFIX)?;
+        return Some((
+            u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize,
+            RECORD_PREFIX,
+        ));
+    }
+    let mut len = 0usize;
+    for (i, &byte) in rest.iter().take(RECORD_PREFIX).enumerate() {
+        len |= usize::from(byte & 0x7F) << (7 * i);
+        if byte & 0x80 == 0 {
+            // Shortest form only: a last byte of zero after others would be padding.
+            return (i == 0 || byte != 0).then_some((len, i + 1));
+        }
+    }
+    None
+}
 
 /// A batch payload whose lengths have been checked.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BatchPayload<'a> {
     pub(crate) flags: u8,
     pub(crate) count: u32,
+    /// Record lengths as varints ([`TAG`]), not u32s ([`TAG_FIXED`]).
+    varint: bool,
     body: &'a [u8],
 }
 
 impl<'a> BatchPayload<'a> {
-    /// Validates a payload that starts with [`TAG`]: known flags, and record lengths that
-    /// add up to exactly the payload's length.
+    /// Validates a payload that starts with [`TAG`] or [`TAG_FIXED`]: known flags, and
+    /// record lengths that add up to exactly the payload's length.
     pub(crate) fn parse(payload: &'a [u8]) -> Result<Self, &'static str> {
         let Some(head) = payload.get(..HEADER_LEN) else {
             return Err("batch frame shorter than its header");
         };
+        let varint = head[0] == TAG;
         let flags = head[1];
         if flags & !(FLAG_MORE | FLAG_CONT) != 0 {
             return Err("batch frame has unknown flags");
@@ -56,11 +110,10 @@ impl<'a> BatchPayload<'a> {
         let body = &payload[HEADER_LEN..];
         let mut rest = body;
         for _ in 0..count {
-            let Some(len) = rest.get(..RECORD_PREFIX) else {
-                return Err("batch record length runs past the frame");
+            let Some((len, took)) = read_prefix(rest, varint) else {
+                return Err("batch record length runs past the frame or is malformed");
             };
-            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-            let Some(after) = rest.get(RECORD_PREFIX..).and_then(|r| r.get(len..)) else {
+            let Some(after) = rest.get(took..).and_then(|r| r.get(len..)) else {
                 return Err("batch record runs past the frame");
             };
             rest = after;
@@ -68,7 +121,12 @@ impl<'a> BatchPayload<'a> {
         if !rest.is_empty() {
             return Err("batch frame has bytes after its last record");
         }
-        Ok(BatchPayload { flags, count, body })
+        Ok(BatchPayload {
+            flags,
+            count,
+            varint,
+            body,
+        })
     }
 
     pub(crate) fn more(&self) -> bool {
@@ -85,6 +143,7 @@ impl<'a> BatchPayload<'a> {
             rest: self.body,
             offset: HEADER_LEN,
             left: self.count,
+            varint: self.varint,
         }
     }
 }
@@ -95,6 +154,7 @@ pub(crate) struct BatchRecords<'a> {
     rest: &'a [u8],
     offset: usize,
     left: u32,
+    varint: bool,
 }
 
 impl<'a> Iterator for BatchRecords<'a> {
@@ -107,11 +167,10 @@ impl<'a> Iterator for BatchRecords<'a> {
         }
         // `parse` checked every length, so these slices are in bounds; `get` keeps this
         // panic-free even so.
-        let len = self.rest.get(..RECORD_PREFIX)?;
-        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-        let bytes = self.rest.get(RECORD_PREFIX..RECORD_PREFIX + len)?;
-        let at = self.offset + RECORD_PREFIX;
-        self.rest = &self.rest[RECORD_PREFIX + len..];
+        let (len, took) = read_prefix(self.rest, self.varint)?;
+        let bytes = self.rest.get(took..took + len)?;
+        let at = self.offset + took;
+        self.rest = self.rest.get(took + len..)?;
         self.offset = at + len;
         self.left -= 1;
         Some((at, bytes))
@@ -124,7 +183,7 @@ impl<'a> Iterator for BatchRecords<'a> {
 
 /// Payload length of a batch part holding records of the given lengths.
 pub(crate) fn payload_len(lens: impl IntoIterator<Item = usize>) -> usize {
-    HEADER_LEN + lens.into_iter().map(|l| RECORD_PREFIX + l).sum::<usize>()
+    HEADER_LEN + lens.into_iter().map(|l| prefix_len(l) + l).sum::<usize>()
 }
 
 /// What a frame's payload holds.
@@ -142,7 +201,7 @@ pub(crate) enum Content<'a> {
 /// not know (a newer journal wrote them; guessing would misread the log).
 pub(crate) fn content(payload: &[u8]) -> Result<Content<'_>, &'static str> {
     match payload.first() {
-        Some(&TAG) => BatchPayload::parse(payload).map(Content::Batch),
+        Some(&(TAG | TAG_FIXED)) => BatchPayload::parse(payload).map(Content::Batch),
         Some(&PADDING) => Ok(Content::Padding),
         Some(t) if RESERVED_TAGS.contains(t) => Err("frame uses a journal tag this version does not know"),
         _ => Ok(Content::Plain),
@@ -164,8 +223,9 @@ pub(crate) fn emit_payload<R: AsRef<[u8]>, E>(
     let mut at = HEADER_LEN as u64;
     for r in records {
         let r = r.as_ref();
-        put(&(r.len() as u32).to_le_bytes())?;
-        at += RECORD_PREFIX as u64;
+        let (bytes, n) = prefix(r.len());
+        put(&bytes[..n])?;
+        at += n as u64;
         offsets.push(at);
         put(r)?;
         at += r.len() as u64;
@@ -221,7 +281,9 @@ pub(crate) const PART_TARGET: usize = 1 << 20;
 /// Splits records into parts, greedily and in order: a part takes records while its
 /// payload stays within `target` bytes, and a record that does not fit an empty part of
 /// `target` gets one of its own, up to `max_payload`. Returns the end index of each part,
-/// or the index of a record too large to fit in any part.
+/// or the index of a record too large to fit in any part. Each record is counted with the
+/// longest length prefix ([`RECORD_PREFIX`]), so a part may end a few bytes short of
+/// `target`, never past it or past `max_payload`.
 pub(crate) fn plan_parts(lens: &[usize], target: usize, max_payload: usize) -> Result<Vec<usize>, usize> {
     let target = target.min(max_payload);
     let mut ends = Vec::new();
@@ -276,13 +338,68 @@ mod tests {
     }
 
     #[test]
+    fn lengths_take_the_shortest_varint_and_read_back() {
+        for (len, bytes) in [
+            (0, 1),
+            (0x7F, 1),
+            (0x80, 2),
+            (0x3FFF, 2),
+            (0x4000, 3),
+            (0x1F_FFFF, 3),
+            (0x20_0000, 4),
+            ((1 << 28) - 1, 4),
+        ] {
+            let (out, n) = prefix(len);
+            assert_eq!((n, prefix_len(len)), (bytes, bytes), "length {len}");
+            assert_eq!(read_prefix(&out[..n], true), Some((len, n)), "length {len}");
+            assert_eq!(read_prefix(&out[..n - 1], true), None, "length {len} cut short");
+        }
+        // Not the shortest form, and a fifth byte: malformed.
+        assert_eq!(read_prefix(&[0x81, 0x00], true), None);
+        assert_eq!(read_prefix(&[0xFF, 0xFF, 0xFF, 0xFF, 0x01], true), None);
+        // A batch of records around the one-byte limit reads back (the 184-byte insert of
+        // the benchmark workload takes two bytes of length, a remove one).
+        let big = vec![7u8; 200];
+        let records: [&[u8]; 3] = [b"x", &big, &big[..127]];
+        let (bytes, offsets) = one_frame(&records, 0);
+        let Decoded::Frame { payload, .. } = frame::decode(&bytes) else {
+            panic!("batch frame does not decode");
+        };
+        assert_eq!(payload.len(), HEADER_LEN + 1 + 1 + 2 + 200 + 1 + 127);
+        assert_eq!(payload.len(), payload_len(records.iter().map(|r| r.len())));
+        let batch = BatchPayload::parse(&bytes[payload.clone()]).expect("valid batch");
+        let seen: Vec<_> = batch.records().map(|(at, r)| (payload.start + at, r)).collect();
+        for (i, (at, rec)) in seen.into_iter().enumerate() {
+            assert_eq!((at as u64, rec), (offsets[i], records[i]));
+        }
+    }
+
+    #[test]
+    fn batches_of_earlier_versions_still_read() {
+        // Tag 0xBA, u32 lengths: "ab" and "".
+        let payload = [TAG_FIXED, 0, 2, 0, 0, 0, 2, 0, 0, 0, b'a', b'b', 0, 0, 0, 0];
+        let Ok(Content::Batch(batch)) = content(&payload) else {
+            panic!("an 0xBA batch is a batch");
+        };
+        let seen: Vec<_> = batch.records().collect();
+        assert_eq!(seen, vec![(10, &b"ab"[..]), (16, &b""[..])]);
+        // The same bytes read as varints do not add up: the tag decides.
+        let mut as_varint = payload;
+        as_varint[0] = TAG;
+        assert!(BatchPayload::parse(&as_varint).is_err());
+    }
+
+    #[test]
     fn malformed_payloads_are_rejected() {
         assert!(BatchPayload::parse(&[TAG, 0, 1]).is_err());
         assert!(BatchPayload::parse(&[TAG, 0x80, 0, 0, 0, 0]).is_err());
         // One record claimed, none present.
         assert!(BatchPayload::parse(&[TAG, 0, 1, 0, 0, 0]).is_err());
         // Length past the end.
-        assert!(BatchPayload::parse(&[TAG, 0, 1, 0, 0, 0, 9, 0, 0, 0, 1]).is_err());
+        assert!(BatchPayload::parse(&[TAG, 0, 1, 0, 0, 0, 9, 1]).is_err());
+        assert!(BatchPayload::parse(&[TAG_FIXED, 0, 1, 0, 0, 0, 9, 0, 0, 0, 1]).is_err());
+        // A length whose varint runs past the end.
+        assert!(BatchPayload::parse(&[TAG, 0, 1, 0, 0, 0, 0x80]).is_err());
         // Trailing bytes.
         assert!(BatchPayload::parse(&[TAG, 0, 0, 0, 0, 0, 7]).is_err());
         assert!(BatchPayload::parse(&[TAG, 0, 0, 0, 0, 0]).is_ok());

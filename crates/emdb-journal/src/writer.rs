@@ -109,7 +109,7 @@ impl Plan {
         for &(begin, stop, payload_len) in &self.parts {
             let mut at = lsn + (frame::HEADER_LEN + batch::HEADER_LEN) as u64;
             for &len in &lens[begin..stop] {
-                at += batch::RECORD_PREFIX as u64;
+                at += batch::prefix_len(len) as u64;
                 out.push(at);
                 at += len as u64;
             }

@@ -510,12 +510,17 @@ fn emdb_1_encrypted_databases_open_with_their_key_and_upgrade_on_compaction() ->
         db.compact()?;
         drop(db);
         let log = std::fs::read(&path)?;
-        // Compaction writes batch frames (tag 0xBA); their first record follows the
-        // six-byte batch header and a four-byte length.
+        // Compaction writes batch frames (tag 0xBB); their first record follows the
+        // six-byte batch header and its length (a varint: its bytes up to the first
+        // without the high bit).
         let first_tags: Vec<u8> = forge::frames(&log)
             .iter()
             .map(|f| match log[f.payload.start] {
-                0xBA => log[f.payload.start + 10],
+                0xBB => {
+                    let len_at = f.payload.start + 6;
+                    let len_bytes = log[len_at..].iter().take_while(|b| **b & 0x80 != 0).count() + 1;
+                    log[len_at + len_bytes]
+                }
                 tag => tag,
             })
             .collect();

@@ -468,7 +468,7 @@ mod tests {
 
     #[test]
     fn unknown_journal_tags_are_refused() {
-        let bytes = log(&[b"ok", &[0xBB, 1, 2]]);
+        let bytes = log(&[b"ok", &[0xBC, 1, 2]]);
         let s = scan(&bytes, Lsn::ZERO);
         assert_eq!(s.records, 1);
         assert!(matches!(
