@@ -229,6 +229,34 @@ fn a_zeroed_record_inside_a_batch_is_corrupted_not_an_empty_key() -> Result<(), 
     Ok(())
 }
 
+/// A damaged insert inside a batch whose first bytes now read as a framed remove of
+/// another key (a remove carries no checksum of its own: its frame's CRC is its check) is
+/// `Corrupted` for its key, not taken for the other key's record, which would make the key
+/// read as absent.
+#[test]
+fn a_damaged_record_that_reads_as_a_remove_is_corrupted_not_absent() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("r.emdb");
+    batch_then_checkpoint(&path, 100)?;
+    let mut bytes = std::fs::read(&path)?;
+    let value_at = bytes
+        .windows(value(42).len())
+        .position(|w| w == value(42))
+        .expect("the value is in the file");
+    // Before the value: tag, crc (4), ns, key length, value length, expiry (1 each), "k42".
+    let at = value_at - 12;
+    assert_eq!(bytes[at], 0x04, "the checked insert's tag");
+    // A framed remove (0x06) of key "zzz" in the default namespace.
+    bytes[at..at + 6].copy_from_slice(&[0x06, 0, 3, b'z', b'z', b'z']);
+    std::fs::write(&path, bytes)?;
+    let db = Emdb::open(&path)?;
+    assert!(is_corrupted(db.get("k42")));
+    assert!(is_corrupted(db.contains_key("k42")));
+    assert_eq!(db.get("k41")?, Some(value(41)));
+    assert_eq!(db.try_iter()?.filter(Result::is_err).count(), 1, "reported once");
+    Ok(())
+}
+
 /// Writes `long-unique-key` twice (the second time after the checkpoint, in the tail the
 /// next open replays), then `then`, closes, and zeroes the key of the first record, below
 /// the checkpoint: the replayed write must still find and replace that record's slot.

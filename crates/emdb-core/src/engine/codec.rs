@@ -183,7 +183,9 @@ impl Codec {
 
 /// Whether the record at `loc` fills a frame of its own that passes its CRC: how an emdb
 /// 1.0 record, which carries no checksum, is verified (emdb 1.0 wrote every record in a
-/// frame of its own, its batches and compactions too). An unchecked record anywhere else
+/// frame of its own, its batches and compactions too), and what a framed remove found at an
+/// indexed location must pass (the index holds inserts only, so there it is damage either
+/// way, reported as such, never taken for another key's record). An unchecked record anywhere else
 /// (inside a batch frame, or where no frame header precedes it) was not written by emdb
 /// 1.0 nor by this version: it is damage, such as a zeroed checked record, whose tag then
 /// reads as emdb 1.0's.

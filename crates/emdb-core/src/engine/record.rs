@@ -1,10 +1,12 @@
-//! Records: what a journal frame's payload holds. Every insert and remove is written in
-//! our checked encoding; emdb 1.0's encoding is read too. Fixed-width integers are
-//! little-endian; `var` is an unsigned LEB128 varint.
+//! Records: what a journal frame's payload holds. Every insert is written in our checked
+//! encoding, every remove in our framed one; emdb 1.0's encoding is read too, and so are
+//! the checked removes of earlier versions. Fixed-width integers are little-endian; `var`
+//! is an unsigned LEB128 varint.
 //!
 //! ```text
 //! tag 0x04 insert   [crc u32][ns var][klen var][vlen var][expires_at var][key][value]
-//! tag 0x05 remove   [crc u32][ns var][klen var][key]
+//! tag 0x06 remove   [ns var][klen var][key]       (checked by its frame: never handed out)
+//! tag 0x05 remove   [crc u32][ns var][klen var][key]      (earlier versions; read)
 //! tag 0x02 bind     [ns u32][nlen u32][name]      (empty name: the namespace is unbound)
 //! tag 0x03 clear    [ns u32]                      (ours: every key of ns written before it is gone)
 //!
@@ -31,8 +33,12 @@ pub(crate) const INSERT_V1: u8 = 0x00;
 pub(crate) const REMOVE_V1: u8 = 0x01;
 /// Tag of a checked insert record.
 pub(crate) const INSERT: u8 = 0x04;
-/// Tag of a checked remove record.
+/// Tag of a checked remove record (written before removes went framed; read).
 pub(crate) const REMOVE: u8 = 0x05;
+/// Tag of a remove record without a checksum of its own: a remove is read only where the
+/// journal has verified its frame (replay, compaction's catch-up), never handed out, so its
+/// frame's CRC is its check.
+pub(crate) const REMOVE_FRAMED: u8 = 0x06;
 /// Tag of a namespace bind record.
 pub(crate) const BIND: u8 = 0x02;
 /// Tag of a namespace clear record.
@@ -190,6 +196,12 @@ fn decode_fixed(tag: u8, mut r: Reader<'_>) -> Result<Record<'_>, &'static str> 
             let key = r.bytes(klen).ok_or(truncated)?;
             Record::Remove { ns, key }
         }
+        REMOVE_FRAMED => {
+            let ns = r.var_u32().ok_or(truncated)?;
+            let klen = r.var_u32().ok_or(truncated)?;
+            let key = r.bytes(klen).ok_or(truncated)?;
+            Record::Remove { ns, key }
+        }
         BIND => {
             let ns = r.u32().ok_or(truncated)?;
             let nlen = r.u32().ok_or(truncated)?;
@@ -239,16 +251,19 @@ pub(crate) fn verify(bytes: &[u8]) -> Result<(), &'static str> {
     }
 }
 
-/// Whether the record is emdb 1.0's insert or remove, which carries no checksum of its own.
+/// Whether the record is an insert or remove that carries no checksum of its own (emdb
+/// 1.0's, and our framed remove): valid only as the whole payload of a frame whose CRC
+/// holds, which a reader checks before it trusts one at an indexed location (a damaged
+/// insert whose tag byte now reads as one of these is damage, not another key's record).
 pub(crate) fn is_unchecked_key_record(bytes: &[u8]) -> bool {
-    matches!(bytes.first(), Some(&(INSERT_V1 | REMOVE_V1)))
+    matches!(bytes.first(), Some(&(INSERT_V1 | REMOVE_V1 | REMOVE_FRAMED)))
 }
 
 /// The record in the encoding written today: emdb 1.0's insert and remove re-encoded
 /// checked (compaction, so that a rewritten log verifies itself record by record), any
 /// other record as it is.
 pub(crate) fn current_form(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, &'static str> {
-    if !is_unchecked_key_record(bytes) {
+    if !matches!(bytes.first(), Some(&(INSERT_V1 | REMOVE_V1))) {
         return Ok(std::borrow::Cow::Borrowed(bytes));
     }
     let mut out = Vec::with_capacity(bytes.len());
@@ -292,6 +307,13 @@ fn key_fields(bytes: &[u8]) -> Option<KeyFields<'_>> {
                 None => None,
             };
             Some(KeyFields { ns, key, value })
+        }
+        REMOVE_FRAMED => {
+            let mut r = Reader { rest };
+            let ns = r.var_u32()?;
+            let klen = r.var_u32()?;
+            let key = r.bytes(klen)?;
+            Some(KeyFields { ns, key, value: None })
         }
         INSERT_V1 | REMOVE_V1 => {
             let mut r = Reader { rest };
@@ -359,8 +381,18 @@ pub(crate) fn insert(out: &mut Vec<u8>, ns: u32, key: &[u8], value: &[u8], expir
     });
 }
 
-/// Appends a remove record.
+/// Appends a remove record (checked by its frame: see [`REMOVE_FRAMED`]).
 pub(crate) fn remove(out: &mut Vec<u8>, ns: u32, key: &[u8]) {
+    out.push(REMOVE_FRAMED);
+    put_var(out, u64::from(ns));
+    put_var(out, key.len() as u64);
+    out.extend_from_slice(key);
+}
+
+/// Appends a checked remove record, as versions before [`REMOVE_FRAMED`] wrote them
+/// (tests of reading them).
+#[cfg(test)]
+pub(crate) fn remove_checked(out: &mut Vec<u8>, ns: u32, key: &[u8]) {
     checked(out, REMOVE, |out| {
         put_var(out, u64::from(ns));
         put_var(out, key.len() as u64);
@@ -405,6 +437,17 @@ mod tests {
         let mut r = Vec::new();
         remove(&mut r, 1, b"");
         assert_eq!(decode(&r), Ok(Record::Remove { ns: 1, key: b"" }));
+        // The removes of earlier versions, checked, still read.
+        for (ns, key) in [(1, &b""[..]), (300, b"a removed key")] {
+            let (mut framed, mut old) = (Vec::new(), Vec::new());
+            remove(&mut framed, ns, key);
+            remove_checked(&mut old, ns, key);
+            assert_eq!((framed[0], old[0]), (REMOVE_FRAMED, REMOVE));
+            assert_eq!(decode(&framed), Ok(Record::Remove { ns, key }));
+            assert_eq!(decode(&old), decode(&framed));
+            assert_eq!((key_of(&framed), key_of(&old)), (Some((ns, key)), Some((ns, key))));
+            assert_eq!(old.len(), framed.len() + 4, "the frame's CRC stands for the record's");
+        }
         let mut n = Vec::new();
         bind(&mut n, 3, b"users");
         assert_eq!(decode(&n), Ok(Record::Bind { ns: 3, name: b"users" }));
@@ -475,7 +518,7 @@ mod tests {
         let mut ins = Vec::new();
         insert(&mut ins, 300, b"some key", b"some value", 1_700_000_000_000);
         let mut rem = Vec::new();
-        remove(&mut rem, 2, b"gone");
+        remove_checked(&mut rem, 2, b"gone");
         for rec in [ins, rem] {
             assert_eq!(verify(&rec), Ok(()));
             for bit in 0..rec.len() * 8 {
