@@ -2,8 +2,10 @@
 //!
 //! A random workload (single inserts, inserts with a TTL of an hour, `insert_many`,
 //! transactions, removes, `clear`, namespaces made and dropped, `flush`, `checkpoint`,
-//! `compact`, reopens; under each flush policy, with and without range scans, one in four
-//! encrypted where the `encrypt` feature is built) runs once
+//! `compact`, reopens; under each flush policy, with and without range scans; where the
+//! `encrypt` feature is built, one in four encrypted and, now and then at a reopen, an
+//! offline encryption admin run between the close and the open: encryption turned on,
+//! off, or its key rotated, so that the admin's rewrite, marker and swap are cut too) runs once
 //! with every file operation recorded (`emdb_journal::fileops::trace`, feature
 //! `io-trace`). The record is checked to be complete (replayed in full, it gives the
 //! files on disk byte for byte), then replayed onto a model file system
@@ -89,6 +91,7 @@ fn run(name: &str, seed: u64, images: usize) {
         trace.judge_cuts(&cuts, &mut rng, &mut tally, &mut wrong);
         tally.workloads += 1;
         tally.sealed += usize::from(trace.sealed);
+        tally.admin_runs += trace.admin_runs;
         tally.ops += trace.ops.len();
     }
     report(name, &tally, &wrong, started);
@@ -129,9 +132,10 @@ fn every_cut_of_a_new_databases_first_writes() {
 /// Prints the figures of a run and fails with the images that went wrong.
 fn report(name: &str, tally: &Tally, wrong: &[String], started: Instant) {
     println!(
-        "power cut ({name}): {} workloads ({} encrypted, {} file operations), {} images in {:.1} s",
+        "power cut ({name}): {} workloads ({} encrypted, {} encryption admin runs, {} file operations), {} images in {:.1} s",
         tally.workloads,
         tally.sealed,
+        tally.admin_runs,
         tally.ops,
         tally.images,
         started.elapsed().as_secs_f64()
@@ -157,6 +161,8 @@ struct Tally {
     workloads: usize,
     /// Of them encrypted.
     sealed: usize,
+    /// Encryption admin runs in them.
+    admin_runs: usize,
     ops: usize,
     images: usize,
     by_keep: BTreeMap<String, KeepTally>,
@@ -227,7 +233,13 @@ struct Trace {
     seed: u64,
     policy: FlushPolicy,
     ranged: bool,
+    /// Whether it started encrypted.
     sealed: bool,
+    /// The key in force after the first `p` steps, for every `p` (encryption admin steps
+    /// change it).
+    keys: Vec<DbKey>,
+    /// Encryption admin runs among the steps.
+    admin_runs: usize,
     /// The traced directory (kept for the completeness check).
     dir: tempfile::TempDir,
     ops: Vec<Op>,
@@ -236,20 +248,55 @@ struct Trace {
     fingerprints: Vec<u64>,
 }
 
-/// The key of the encrypted workloads (feature `encrypt`).
-#[cfg(feature = "encrypt")]
-const KEY: [u8; 32] = [0x17; 32];
+/// A database key (feature `encrypt`); `None` for a plaintext database.
+type DbKey = Option<[u8; 32]>;
 
-fn builder(path: &Path, policy: FlushPolicy, ranged: bool, sealed: bool) -> emdb_core::EmdbBuilder {
+/// The keys of the encrypted workloads: they start with the first, and a key rotation
+/// moves to the other.
+const KEYS: [[u8; 32]; 2] = [[0x17; 32], [0x71; 32]];
+
+fn builder(path: &Path, policy: FlushPolicy, ranged: bool, key: DbKey) -> emdb_core::EmdbBuilder {
     let builder = Emdb::builder()
         .path(path)
         .flush_policy(policy)
         .enable_range_scans(ranged);
     #[cfg(feature = "encrypt")]
-    let builder = if sealed { builder.encryption_key(KEY) } else { builder };
+    let builder = match key {
+        Some(key) => builder.encryption_key(key),
+        None => builder,
+    };
     #[cfg(not(feature = "encrypt"))]
-    let _ = sealed;
+    let _ = key;
     builder
+}
+
+/// An offline encryption admin run on the closed database at `path`, whose key is `key`:
+/// encryption turned on (plaintext), or the key rotated or encryption turned off (one or
+/// the other at random); returns what it did and the key after it.
+#[cfg(feature = "encrypt")]
+fn admin(path: &Path, key: DbKey, rng: &mut fastrand::Rng) -> (String, DbKey) {
+    use emdb_core::EncryptionInput::Key;
+    match key {
+        None => {
+            Emdb::enable_encryption(path, Key(KEYS[0])).expect("enable_encryption");
+            ("enable_encryption".to_owned(), Some(KEYS[0]))
+        }
+        Some(from) if rng.bool() => {
+            let to = if from == KEYS[0] { KEYS[1] } else { KEYS[0] };
+            Emdb::rotate_encryption_key(path, Key(from), Key(to)).expect("rotate_encryption_key");
+            ("rotate_encryption_key".to_owned(), Some(to))
+        }
+        Some(from) => {
+            Emdb::disable_encryption(path, Key(from)).expect("disable_encryption");
+            ("disable_encryption".to_owned(), None)
+        }
+    }
+}
+
+/// Without the `encrypt` feature there is nothing to administer: the key stays.
+#[cfg(not(feature = "encrypt"))]
+fn admin(_: &Path, key: DbKey, _: &mut fastrand::Rng) -> (String, DbKey) {
+    ("reopen".to_owned(), key)
 }
 
 /// Whether a random workload runs encrypted: one in four, where the feature is built.
@@ -370,8 +417,11 @@ fn pick_space(rng: &mut fastrand::Rng) -> String {
     }
 }
 
-/// The rolls of [`Trace::step`] that pick a step (see its `match`).
+/// The rolls of [`Trace::step`] that pick a step (see its `match`); below 3 the workload
+/// reopens the database, and with `ADMIN` runs an encryption admin operation on it
+/// between the close and the open (where the feature `encrypt` is built).
 const REOPEN: u8 = 0;
+const ADMIN: u8 = 2;
 const INSERT: u8 = 10;
 const INSERT_MANY: u8 = 40;
 const FLUSH: u8 = 70;
@@ -438,20 +488,32 @@ impl Trace {
         let dir = scratch_dir();
         let path = dir.path().join(DB);
         let recording = Recording::start(dir.path()).expect("start recording");
-        let open = || {
-            builder(&path, policy, ranged, sealed)
+        let open = |key: DbKey| {
+            builder(&path, policy, ranged, key)
                 .build()
                 .expect("open the traced database")
         };
-        let mut db = Some(open());
+        let mut key = sealed.then_some(KEYS[0]);
+        let mut keys = vec![key];
+        let mut admin_runs = 0;
+        let mut db = Some(open(key));
         let mut steps = Vec::new();
         let mut state = State::new();
         let write_through = policy == FlushPolicy::WriteThrough;
         for (step, &roll) in plan.rolls.iter().enumerate() {
             let start = recording.len();
-            let (what, acks, changes) = if roll < 3 {
+            let (what, acks, changes) = if roll == ADMIN && cfg!(feature = "encrypt") {
+                // Everything before it was written (the close flushes, best effort), and
+                // the admin run syncs what it rewrote before it returns.
                 drop(db.take());
-                db = Some(open());
+                let (what, after) = admin(&path, key, &mut rng);
+                key = after;
+                admin_runs += 1;
+                db = Some(open(key));
+                (what, true, Vec::new())
+            } else if roll < 3 {
+                drop(db.take());
+                db = Some(open(key));
                 ("reopen".to_owned(), false, Vec::new())
             } else {
                 let live = db.as_ref().expect("open");
@@ -472,6 +534,7 @@ impl Trace {
                 acks,
                 changes,
             });
+            keys.push(key);
         }
         // A clean close: its flush is best effort, never acknowledged.
         drop(db);
@@ -489,6 +552,8 @@ impl Trace {
             policy,
             ranged,
             sealed,
+            keys,
+            admin_runs,
             dir,
             ops,
             steps,
@@ -812,12 +877,9 @@ impl Trace {
     fn judge(&self, dir: &Path, image: &Image, cut: usize, write_after: bool) -> Result<Verdict, String> {
         let path = dir.join(DB);
         let (low, high) = (self.acknowledged(cut), self.begun(cut));
-        let db = match builder(&path, self.policy, self.ranged, self.sealed).build() {
-            Ok(db) => db,
-            Err(Error::Corrupted { offset, reason }) => {
-                return self.refusal(image, offset, reason).map(|()| Verdict::Refused);
-            }
-            Err(e) => return Err(format!("open failed: {e}")),
+        let (db, key) = match self.open_image(&path, low, high)? {
+            Ok(opened) => opened,
+            Err((offset, reason)) => return self.refusal(image, offset, reason).map(|()| Verdict::Refused),
         };
         let found = read_state(&db, self.ranged)?;
         let p = self.matching_prefix(&found, low, high)?;
@@ -830,7 +892,7 @@ impl Trace {
                 .map_err(|e| format!("insert after the cut: {e}"))?;
             db.flush().map_err(|e| format!("flush after the cut: {e}"))?;
             drop(db);
-            let db = builder(&path, self.policy, self.ranged, self.sealed)
+            let db = builder(&path, self.policy, self.ranged, key)
                 .build()
                 .map_err(|e| format!("reopen after a write: {e}"))?;
             let mut again = read_state(&db, self.ranged)?;
@@ -843,6 +905,41 @@ impl Trace {
             }
         }
         Ok(Verdict::Opened { at_ack: p == low })
+    }
+
+    /// Opens the image's database with the key of one of the steps `low..=high` (latest
+    /// first: an encryption admin run among them may or may not have taken effect), and
+    /// gives it with its key; a refusal as damage gives its offset and reason. Fails when
+    /// no key of those steps opens it, or the open fails otherwise.
+    #[allow(clippy::type_complexity)]
+    fn open_image(
+        &self,
+        path: &Path,
+        low: usize,
+        high: usize,
+    ) -> Result<Result<(Emdb, DbKey), (u64, &'static str)>, String> {
+        let mut tried: Vec<DbKey> = Vec::new();
+        let mut refused = Vec::new();
+        for &key in self.keys[low..=high].iter().rev() {
+            if tried.contains(&key) {
+                continue;
+            }
+            tried.push(key);
+            match builder(path, self.policy, self.ranged, key).build() {
+                Ok(db) => return Ok(Ok((db, key))),
+                Err(Error::Corrupted { offset, reason }) => return Ok(Err((offset, reason))),
+                // Another key, no key, or a key for a plaintext database: the image holds
+                // the database as another of the steps left it.
+                Err(e) if refused_for_its_key(&e) => {
+                    refused.push(format!("{}: {e}", if key.is_some() { "keyed" } else { "no key" }));
+                }
+                Err(e) => return Err(format!("open failed: {e}")),
+            }
+        }
+        Err(format!(
+            "no key of steps {low} to {high} opens the database: {}",
+            refused.join("; ")
+        ))
     }
 
     /// The prefix in `[low, high]` whose state `found` is, checked exactly.
@@ -896,6 +993,16 @@ impl Trace {
         }
         Ok(())
     }
+}
+
+/// Whether an open failed for the key it was given: another key, none for an encrypted
+/// database, or one for a plaintext database.
+fn refused_for_its_key(e: &Error) -> bool {
+    #[cfg(feature = "encrypt")]
+    if matches!(e, Error::EncryptionKeyMismatch) {
+        return true;
+    }
+    matches!(e, Error::InvalidConfig(_))
 }
 
 enum Verdict {
