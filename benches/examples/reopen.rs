@@ -1,6 +1,6 @@
 //! Profiling aid: loads N records with range scans on, then reopens the database a few
 //! times and prints how long each open takes.
-//! `cargo run --release -p emdb-benches --features peers --example reopen -- DIR`.
+//! `cargo run --release -p emdb-benches --features peers --example reopen -- DIR [OPENS]`.
 
 use std::time::Instant;
 
@@ -16,14 +16,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         db.insert_many((0..1_000_000).map(|_| w.record()))?;
         db.checkpoint()?;
     }
-    for _ in 0..5 {
+    // Opens to time: the second argument, else 5.
+    let times: usize = std::env::args().nth(2).map_or(Ok(5), |n| n.parse())?;
+    let mut took = Vec::with_capacity(times);
+    for _ in 0..times {
         let started = Instant::now();
         let db = open()?;
-        println!(
-            "open: {:.0} ms, {} keys",
-            started.elapsed().as_secs_f64() * 1e3,
-            db.len()?
-        );
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        println!("open: {ms:.1} ms, {} keys", db.len()?);
+        took.push(ms);
+    }
+    took.sort_by(f64::total_cmp);
+    if let (Some(min), Some(median)) = (took.first(), took.get(took.len() / 2)) {
+        println!("fastest {min:.1} ms, median {median:.1} ms of {times}");
     }
     Ok(())
 }

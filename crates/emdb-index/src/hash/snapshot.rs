@@ -177,18 +177,23 @@ impl HashIndex<SeededHasher> {
         for _ in 0..shards {
             let capacity = take_u64(&mut rest).ok_or(bad("truncated shard header"))?;
             let expiry_count = take_u64(&mut rest).ok_or(bad("truncated shard header"))?;
-            let slots = if version == DENSE_VERSION {
+            let table = if version == DENSE_VERSION {
                 let slot_bytes = take(&mut rest, capacity, 16).ok_or(bad("slots run past the end"))?;
-                slot_bytes.chunks_exact(16).map(slot_at).collect()
+                let slots = slot_bytes.chunks_exact(16).map(slot_at).collect();
+                let expiries = take_expiries(&mut rest, expiry_count).map_err(bad)?;
+                Table::from_parts(slots, expiries)
             } else {
-                sparse_slots(&mut rest, capacity).map_err(bad)?
-            };
-            let expiry_bytes = take(&mut rest, expiry_count, 16).ok_or(bad("expiries run past the end"))?;
-            let expiries = expiry_bytes
-                .chunks_exact(16)
-                .map(|c| (u64_at(c, 0), u64_at(c, 8)))
-                .collect();
-            let table = Table::from_parts(slots, expiries).map_err(bad)?;
+                let occupied = take_u64(&mut rest).ok_or(bad("truncated shard header"))?;
+                let words = take(&mut rest, capacity.div_ceil(64), 8).ok_or(bad("occupancy runs past the end"))?;
+                let stored = take(&mut rest, occupied, 16).ok_or(bad("slots run past the end"))?;
+                let expiries = take_expiries(&mut rest, expiry_count).map_err(bad)?;
+                // Bounded by the bytes present: `capacity` is at most 8 bits of occupancy a
+                // byte.
+                let capacity = usize::try_from(capacity).map_err(|_| bad("capacity too large"))?;
+                let words: Vec<u64> = words.chunks_exact(8).map(|w| u64_at(w, 0)).collect();
+                Table::from_occupancy(capacity, &words, stored.chunks_exact(16).map(slot_at), expiries)
+            }
+            .map_err(bad)?;
             counted += table.len() as u64;
             tables.push(table);
         }
@@ -207,35 +212,10 @@ fn slot_at(bytes: &[u8]) -> Slot {
     Slot([u64_at(bytes, 0), u64_at(bytes, 8)])
 }
 
-/// A version 3 shard's slots: the occupied count, the occupancy words and the occupied
-/// slots, spread back to their places among `capacity` slots.
-fn sparse_slots(rest: &mut &[u8], capacity: u64) -> Result<Vec<Slot>, &'static str> {
-    let occupied = take_u64(rest).ok_or("truncated shard header")?;
-    let words = take(rest, capacity.div_ceil(64), 8).ok_or("occupancy runs past the end")?;
-    let stored = take(rest, occupied, 16).ok_or("slots run past the end")?;
-    // Bounded by the bytes present: `capacity` is at most 8 bits of occupancy a byte.
-    let capacity = usize::try_from(capacity).map_err(|_| "capacity too large")?;
-    let mut slots = vec![Slot::EMPTY; capacity];
-    let mut next = stored.chunks_exact(16);
-    for (w, word) in words.chunks_exact(8).enumerate() {
-        let mut bits = u64_at(word, 0);
-        if w * 64 + 64 > capacity && bits >> (capacity - w * 64) != 0 {
-            return Err("occupancy bits past the capacity");
-        }
-        while bits != 0 {
-            let i = w * 64 + bits.trailing_zeros() as usize;
-            let slot = slot_at(next.next().ok_or("fewer slots than occupancy bits")?);
-            if !slot.is_occupied() {
-                return Err("a stored slot is not occupied");
-            }
-            slots[i] = slot;
-            bits &= bits - 1;
-        }
-    }
-    if next.next().is_some() {
-        return Err("more slots than occupancy bits");
-    }
-    Ok(slots)
+/// A shard's expiries (offset, then expiry), split off the front of `rest`.
+fn take_expiries(rest: &mut &[u8], count: u64) -> Result<super::table::Expiries, &'static str> {
+    let bytes = take(rest, count, 16).ok_or("expiries run past the end")?;
+    Ok(bytes.chunks_exact(16).map(|c| (u64_at(c, 0), u64_at(c, 8))).collect())
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {

@@ -27,7 +27,7 @@ const DIRECT_PROBES: usize = 4;
 /// Smallest non-empty capacity.
 const MIN_CAPACITY: usize = 16;
 
-type Expiries = HashMap<u64, u64, foldhash::fast::FixedState>;
+pub(crate) type Expiries = HashMap<u64, u64, foldhash::fast::FixedState>;
 
 /// The table of one shard.
 #[derive(Clone, Debug, Default)]
@@ -314,56 +314,156 @@ impl Table {
     /// A table from raw parts, checked: every slot well formed, the count right, every
     /// expiring slot's expiry present, and every slot reachable from its home.
     pub(crate) fn from_parts(slots: Vec<Slot>, expiries: Expiries) -> Result<Table, &'static str> {
-        // One pass over the slots (a reopen runs this over every slot of the index): the
-        // flags, the count, the tags, and the runs of occupied slots, walked from just
-        // after an empty slot (so that no run wraps unseen): each slot's home must lie
-        // inside its run, at or before the slot, or a probe from the home would stop at an
-        // empty slot and never find it.
+        // One pass over the slots: the runs of occupied slots are walked from just after an
+        // empty slot, so that no run wraps unseen.
         let n = slots.len();
-        let mut tags = vec![0u8; if n == 0 { 0 } else { n + GROUP }];
+        let mut survey = Survey::new(n);
         let start = slots.iter().position(|s| !s.is_occupied()).unwrap_or(0);
-        let (mut len, mut bytes, mut expiring, mut run) = (0usize, 0u64, 0usize, 0usize);
-        let (mut well_formed, mut reachable, mut expiries_found) = (true, true, true);
+        let mut run = 0;
         for i in (start + 1..n).chain(0..(start + 1).min(n)) {
             let slot = slots[i];
-            well_formed &= slot.is_well_formed();
-            if !slot.is_occupied() {
+            if slot.is_occupied() {
+                survey.occupied(i, slot, run, &expiries);
+                run += 1;
+            } else {
+                survey.well_formed &= slot.is_well_formed();
                 run = 0;
-                continue;
-            }
-            len += 1;
-            bytes += u64::from(slot.len());
-            tags[i] = tag_of_slot(slot);
-            let home = home_of(slot.h32(), n);
-            let displacement = if i >= home { i - home } else { i + n - home };
-            reachable &= displacement <= run;
-            run += 1;
-            if slot.has_expiry() {
-                expiring += 1;
-                expiries_found &= expiries.contains_key(&slot.offset());
             }
         }
-        if !well_formed {
+        survey.finish(slots, expiries)
+    }
+
+    /// A table from its occupancy (bit `i % 64` of `words[i / 64]` set for each occupied
+    /// slot `i` of `capacity`) and its occupied slots in slot order, checked as
+    /// [`Table::from_parts`] checks it, in one pass over the occupied slots alone (a
+    /// reopen writes each slot once and reads none back). `words` holds exactly
+    /// `capacity.div_ceil(64)` words.
+    pub(crate) fn from_occupancy(
+        capacity: usize,
+        words: &[u64],
+        mut stored: impl ExactSizeIterator<Item = Slot>,
+        expiries: Expiries,
+    ) -> Result<Table, &'static str> {
+        let n = capacity;
+        debug_assert_eq!(words.len(), n.div_ceil(64));
+        if !n.is_multiple_of(64) && words.last().is_some_and(|&w| w >> (n % 64) != 0) {
+            return Err("occupancy bits past the capacity");
+        }
+        let occupied: usize = words.iter().map(|w| w.count_ones() as usize).sum();
+        match occupied.cmp(&stored.len()) {
+            std::cmp::Ordering::Greater => return Err("fewer slots than occupancy bits"),
+            std::cmp::Ordering::Less => return Err("more slots than occupancy bits"),
+            std::cmp::Ordering::Equal => {}
+        }
+        let is_occupied = |i: usize| words[i / 64] >> (i % 64) & 1 == 1;
+        // The run of occupied slots that ends the table continues at slot 0.
+        let mut tail = 0;
+        while tail < n && is_occupied(n - 1 - tail) {
+            tail += 1;
+        }
+        let mut slots = vec![Slot::EMPTY; n];
+        let mut survey = Survey::new(n);
+        // `run`: the occupied slots before this one in its run; `next`: the slot that
+        // continues the run.
+        let (mut run, mut next) = (0usize, usize::MAX);
+        for (w, &word) in words.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let Some(slot) = stored.next() else {
+                    return Err("fewer slots than occupancy bits");
+                };
+                survey.all_occupied &= slot.is_occupied();
+                run = if i == next {
+                    run + 1
+                } else if i == 0 {
+                    tail
+                } else {
+                    0
+                };
+                next = i + 1;
+                slots[i] = slot;
+                survey.occupied(i, slot, run, &expiries);
+            }
+        }
+        survey.finish(slots, expiries)
+    }
+}
+
+/// What a restore finds of a table's invariants, slot by slot; judged once, at the end, so
+/// that the loop over the slots only accumulates.
+struct Survey {
+    tags: Vec<u8>,
+    len: usize,
+    bytes: u64,
+    expiring: usize,
+    all_occupied: bool,
+    well_formed: bool,
+    reachable: bool,
+    expiries_found: bool,
+}
+
+impl Survey {
+    fn new(capacity: usize) -> Survey {
+        Survey {
+            tags: vec![0; if capacity == 0 { 0 } else { capacity + GROUP }],
+            len: 0,
+            bytes: 0,
+            expiring: 0,
+            all_occupied: true,
+            well_formed: true,
+            reachable: true,
+            expiries_found: true,
+        }
+    }
+
+    /// The occupied `slot` at `i`, with `run` occupied slots before it in its run: its
+    /// home must lie inside the run, at or before it, or a probe from the home would
+    /// stop at an empty slot and never find it.
+    fn occupied(&mut self, i: usize, slot: Slot, run: usize, expiries: &Expiries) {
+        let n = self.tags.len() - GROUP;
+        self.well_formed &= slot.is_well_formed();
+        self.len += 1;
+        self.bytes += u64::from(slot.len());
+        self.tags[i] = tag_of_slot(slot);
+        let home = home_of(slot.h32(), n);
+        let displacement = if i >= home { i - home } else { i + n - home };
+        self.reachable &= displacement <= run;
+        if slot.has_expiry() {
+            self.expiring += 1;
+            self.expiries_found &= expiries.contains_key(&slot.offset());
+        }
+    }
+
+    /// The table, if every check held.
+    fn finish(self, slots: Vec<Slot>, expiries: Expiries) -> Result<Table, &'static str> {
+        let n = slots.len();
+        if !self.all_occupied {
+            return Err("a stored slot is not occupied");
+        }
+        if !self.well_formed {
             return Err("a slot has unknown flags");
         }
-        // The load bound also guarantees an empty slot, which ends every probe.
-        if len * MAX_LOAD_DEN > n * MAX_LOAD_NUM {
+        // The load bound also guarantees an empty slot, which ends every probe (and every
+        // run above).
+        if self.len * MAX_LOAD_DEN > n * MAX_LOAD_NUM {
             return Err("a table is fuller than any this version builds");
         }
-        if !reachable {
+        if !self.reachable {
             return Err("a slot is not reachable from its home");
         }
-        if !expiries_found {
+        if !self.expiries_found {
             return Err("an expiring slot has no expiry");
         }
-        if expiring < expiries.len() {
+        if self.expiring < expiries.len() {
             return Err("an expiry belongs to no slot");
         }
         Ok(Table {
-            tags,
+            tags: self.tags,
             slots,
-            len,
-            bytes,
+            len: self.len,
+            bytes: self.bytes,
             expiries,
         })
     }
@@ -506,5 +606,80 @@ mod tests {
         let mut extra = expiries.clone();
         extra.insert(123_456, 1);
         assert!(Table::from_parts(slots.to_vec(), extra).is_err());
+    }
+
+    /// The occupancy words and the occupied slots of `slots`, as a version 3 snapshot
+    /// stores them.
+    fn occupancy(slots: &[Slot]) -> (Vec<u64>, Vec<Slot>) {
+        let mut words = vec![0u64; slots.len().div_ceil(64)];
+        for (i, _) in slots.iter().enumerate().filter(|(_, s)| s.is_occupied()) {
+            words[i / 64] |= 1 << (i % 64);
+        }
+        (words, slots.iter().copied().filter(|s| s.is_occupied()).collect())
+    }
+
+    /// A restore from the occupancy alone judges every table as a restore from all its
+    /// slots does, and builds the same table: whole tables (runs that wrap past the end
+    /// included) and tables whose slots were swapped, moved to an empty place or damaged.
+    #[test]
+    fn a_restore_from_occupancy_judges_as_one_from_every_slot() {
+        let mut rng = fastrand::Rng::with_seed(0x0cc);
+        let (mut accepted, mut refused) = (0, 0);
+        for round in 0..2000 {
+            let mut t = Table::default();
+            let wrap = rng.bool();
+            for i in 0..rng.u64(1..300) {
+                // Homes at the table's last slots now and then, so runs wrap to slot 0.
+                let h = if wrap && rng.u8(..3) == 0 {
+                    (rng.u64(..) << 32) | (0xFFFF_FF00 | rng.u64(..256))
+                } else {
+                    rng.u64(..)
+                };
+                t.insert_new(h, &Location::new(i, 1).expiring_at(if i % 7 == 0 { 5 } else { 0 }));
+            }
+            let (slots, expiries) = t.parts();
+            let mut slots = slots.to_vec();
+            let n = slots.len();
+            let occupied: Vec<usize> = (0..n).filter(|&i| slots[i].is_occupied()).collect();
+            let empty: Vec<usize> = (0..n).filter(|&i| !slots[i].is_occupied()).collect();
+            match round % 4 {
+                0 => {}
+                1 => slots.swap(rng.usize(..n), rng.usize(..n)),
+                2 => {
+                    let (from, to) = (occupied[rng.usize(..occupied.len())], empty[rng.usize(..empty.len())]);
+                    slots.swap(from, to);
+                }
+                _ => {
+                    // Any bit but the occupied flag (a snapshot stores occupied slots only).
+                    let at = occupied[rng.usize(..occupied.len())];
+                    let bit = rng.u32(1..128);
+                    slots[at].0[(bit / 64) as usize] ^= 1 << (bit % 64);
+                }
+            }
+            let whole = Table::from_parts(slots.clone(), expiries.clone());
+            let (words, stored) = occupancy(&slots);
+            let sparse = Table::from_occupancy(n, &words, stored.into_iter(), expiries.clone());
+            match (whole, sparse) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(
+                        (a.slots, a.tags, a.len, a.bytes),
+                        (b.slots, b.tags, b.len, b.bytes),
+                        "round {round}"
+                    );
+                    accepted += 1;
+                }
+                (Err(_), Err(_)) => refused += 1,
+                (a, b) => panic!(
+                    "round {round}: from every slot {:?}, from the occupancy {:?}",
+                    a.err(),
+                    b.err()
+                ),
+            }
+        }
+        // Both kinds of verdict were reached, so the agreement means something.
+        assert!(
+            accepted > 500 && refused > 100,
+            "{accepted} accepted, {refused} refused"
+        );
     }
 }
