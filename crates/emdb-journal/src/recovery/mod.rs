@@ -15,7 +15,7 @@ use crate::frame::{self, Decoded};
 use crate::lsn::Lsn;
 use crate::map::Map;
 use crate::options::{JournalOptions, OnCorruption};
-use crate::reader::Record;
+use crate::records::Record;
 use crate::sidecar::{Checkpoint, Meta};
 use crate::{file, fileops, paths};
 

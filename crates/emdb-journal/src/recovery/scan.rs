@@ -22,7 +22,7 @@
 use crate::batch::{self, Content};
 use crate::frame::{self, Decoded};
 use crate::lsn::Lsn;
-use crate::reader::Record;
+use crate::records::Record;
 
 /// How the scanned log ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
