@@ -268,12 +268,13 @@ mod tests {
         ("engine/checkpoint.rs", include_str!("engine/checkpoint.rs")),
     ];
 
-    #[test]
-    fn every_listed_point_is_called_exactly_once_and_every_call_is_listed() {
-        let call = concat!("fault::", "point(\"");
+    /// Every call of `function` (`fault::point` or `fault::fail`) in [`SOURCES`] names a
+    /// point of `listed` (the list called `list`), and each listed point is called once.
+    fn check_calls(function: &str, listed: &[&str], list: &str) {
+        let call = format!("{function}(\"");
         let mut called = Vec::new();
         for (file, text) in SOURCES {
-            for (at, _) in text.match_indices(call) {
+            for (at, _) in text.match_indices(&call) {
                 let rest = &text[at + call.len()..];
                 let end = rest.find('"').expect("a closing quote");
                 called.push((rest[..end].to_owned(), *file));
@@ -281,36 +282,23 @@ mod tests {
         }
         for (name, file) in &called {
             assert!(
-                POINTS.contains(&name.as_str()),
-                "{file} calls {name:?}, which POINTS lacks"
+                listed.contains(&name.as_str()),
+                "{file} calls {name:?}, which {list} lacks"
             );
         }
-        for name in POINTS {
+        for name in listed {
             let n = called.iter().filter(|(c, _)| c == name).count();
             assert_eq!(n, 1, "{name:?} is called {n} times");
         }
     }
 
     #[test]
+    fn every_listed_point_is_called_exactly_once_and_every_call_is_listed() {
+        check_calls(concat!("fault::", "point"), POINTS, "POINTS");
+    }
+
+    #[test]
     fn every_listed_failure_point_is_called_exactly_once_and_every_call_is_listed() {
-        let call = concat!("fault::", "fail(\"");
-        let mut called = Vec::new();
-        for (file, text) in SOURCES {
-            for (at, _) in text.match_indices(call) {
-                let rest = &text[at + call.len()..];
-                let end = rest.find('"').expect("a closing quote");
-                called.push((rest[..end].to_owned(), *file));
-            }
-        }
-        for (name, file) in &called {
-            assert!(
-                FAIL_POINTS.contains(&name.as_str()),
-                "{file} calls {name:?}, which FAIL_POINTS lacks"
-            );
-        }
-        for name in FAIL_POINTS {
-            let n = called.iter().filter(|(c, _)| c == name).count();
-            assert_eq!(n, 1, "{name:?} is called {n} times");
-        }
+        check_calls(concat!("fault::", "fail"), FAIL_POINTS, "FAIL_POINTS");
     }
 }

@@ -27,6 +27,33 @@ macro_rules! note {
     };
 }
 
+/// Records a sync of `file` (named `path`): its bytes and length are durable.
+fn note_sync(file: &File, path: &Path) {
+    note!(
+        &[path],
+        trace::Op::Sync {
+            path: path.to_path_buf(),
+            file: trace::file_id(file),
+        }
+    );
+    #[cfg(not(feature = "io-trace"))]
+    let _ = file;
+}
+
+/// Records that `file` (named `path`) now has the length `len` gives.
+fn note_len(file: &File, path: &Path, len: impl FnOnce() -> u64) {
+    note!(
+        &[path],
+        trace::Op::SetLen {
+            path: path.to_path_buf(),
+            file: trace::file_id(file),
+            len: len(),
+        }
+    );
+    #[cfg(not(feature = "io-trace"))]
+    let _ = (file, len);
+}
+
 /// Renames `from` to `to`, replacing whatever `to` names (`std::fs::rename`). Durable
 /// only once the directory is synced ([`crate::sync_parent_dir`]).
 ///
@@ -93,27 +120,14 @@ pub(crate) fn write_at(file: &File, path: &Path, buf: &[u8], offset: u64) -> io:
 /// it returns, recorded as a write followed by a sync of the file.
 pub(crate) fn write_through_at(file: &File, path: &Path, buf: &[u8], offset: u64) -> io::Result<()> {
     write_at(file, path, buf, offset)?;
-    note!(
-        &[path],
-        trace::Op::Sync {
-            path: path.to_path_buf(),
-            file: trace::file_id(file),
-        }
-    );
+    note_sync(file, path);
     Ok(())
 }
 
 /// Sets the length of `file` (named `path`) to `len`, cutting or zero-extending it.
 pub(crate) fn set_len(file: &File, path: &Path, len: u64) -> io::Result<()> {
     file.set_len(len)?;
-    note!(
-        &[path],
-        trace::Op::SetLen {
-            path: path.to_path_buf(),
-            file: trace::file_id(file),
-            len,
-        }
-    );
+    note_len(file, path, || len);
     Ok(())
 }
 
@@ -121,27 +135,14 @@ pub(crate) fn set_len(file: &File, path: &Path, len: u64) -> io::Result<()> {
 /// platform can (see [`file::allocate`]). Recorded as the length the file then has.
 pub(crate) fn allocate(file: &File, path: &Path, from: u64, to: u64) -> io::Result<()> {
     file::allocate(file, from, to)?;
-    note!(
-        &[path],
-        trace::Op::SetLen {
-            path: path.to_path_buf(),
-            file: trace::file_id(file),
-            len: file.metadata().map_or(to, |m| m.len()),
-        }
-    );
+    note_len(file, path, || file.metadata().map_or(to, |m| m.len()));
     Ok(())
 }
 
 /// `fdatasync` of `file` (named `path`): its bytes and length are durable.
 pub(crate) fn sync_data(file: &File, path: &Path) -> io::Result<()> {
     file.sync_data()?;
-    note!(
-        &[path],
-        trace::Op::Sync {
-            path: path.to_path_buf(),
-            file: trace::file_id(file),
-        }
-    );
+    note_sync(file, path);
     Ok(())
 }
 
@@ -149,13 +150,7 @@ pub(crate) fn sync_data(file: &File, path: &Path) -> io::Result<()> {
 /// durable by it: that takes a sync of the directory).
 pub(crate) fn sync_all(file: &File, path: &Path) -> io::Result<()> {
     file.sync_all()?;
-    note!(
-        &[path],
-        trace::Op::Sync {
-            path: path.to_path_buf(),
-            file: trace::file_id(file),
-        }
-    );
+    note_sync(file, path);
     Ok(())
 }
 
