@@ -6,29 +6,10 @@
 use std::borrow::Cow;
 
 use emdb_index::Location;
-use emdb_journal::{Journal, Snapshot, View};
+use emdb_journal::{Journal, View};
 
 use super::record;
 use crate::error::{Error, Result};
-
-/// What records are read from: a snapshot of the log (held), or a view of it lent for one
-/// point read (`Journal::with_view`, no reference count on the map).
-pub(crate) trait LogBytes {
-    /// `len` bytes at `offset`, if the log holds them.
-    fn slice(&self, offset: u64, len: usize) -> Option<&[u8]>;
-}
-
-impl LogBytes for Snapshot {
-    fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
-        Snapshot::slice(self, offset, len)
-    }
-}
-
-impl LogBytes for View<'_> {
-    fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
-        View::slice(self, offset, len)
-    }
-}
 
 /// Reads and writes records for one log.
 #[derive(Clone, Debug, Default)]
@@ -85,13 +66,14 @@ impl Codec {
         Ok(Cow::Borrowed(stored))
     }
 
-    /// The plain record at `loc` in `view`; `None` when it lies beyond the view (it was
+    /// The plain record at `loc` in `view` (a snapshot's, `Snapshot::view`, or one lent for
+    /// a point read, `Journal::with_view`); `None` when it lies beyond the view (it was
     /// written after the view was taken).
     ///
     /// Every record handed out is verified first: a checked record by its own CRC, a sealed
     /// one by its AEAD tag (in `open`), an emdb 1.0 record by the CRC of the frame it fills.
     /// One that fails is `Corrupted` at its offset, never its bytes.
-    pub(crate) fn read<'a, V: LogBytes>(&self, view: &'a V, loc: Location) -> Result<Option<Cow<'a, [u8]>>> {
+    pub(crate) fn read<'a>(&self, view: View<'a>, loc: Location) -> Result<Option<Cow<'a, [u8]>>> {
         let Some(stored) = view.slice(loc.offset, loc.len as usize) else {
             return Ok(None);
         };
@@ -132,7 +114,7 @@ impl Codec {
     /// record in the range index by the key it still names (`range::hashed_keys`), so that
     /// scans reach and report it, never for handing bytes out. `None`
     /// when it lies beyond the view or does not open.
-    pub(crate) fn read_unverified<'a>(&self, view: &'a Snapshot, loc: Location) -> Option<Cow<'a, [u8]>> {
+    pub(crate) fn read_unverified<'a>(&self, view: View<'a>, loc: Location) -> Option<Cow<'a, [u8]>> {
         self.open(view.slice(loc.offset, loc.len as usize)?, loc.offset).ok()
     }
 

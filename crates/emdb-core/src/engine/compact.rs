@@ -249,7 +249,11 @@ impl Inner {
         let (copied, background) = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
             let journal = &target.journal;
-            let syncer = scope.spawn(move || rx.iter().find_map(|()| journal.sync().err()));
+            // Without a thread (the system refused one) the final sync does all of it.
+            let syncer = std::thread::Builder::new()
+                .name("emdb-compact-sync".to_owned())
+                .spawn_scoped(scope, move || rx.iter().find_map(|()| journal.sync().err()))
+                .ok();
             let mut writeback = Writeback { tx, unsynced: 0 };
             let mut spaces = Vec::new();
             let copied = live.into_iter().try_for_each(|(ns, index)| {
@@ -263,7 +267,7 @@ impl Inner {
                 Ok::<_, Error>(())
             });
             drop(writeback);
-            let background = syncer.join().unwrap_or(None);
+            let background = syncer.and_then(|syncer| syncer.join().unwrap_or(None));
             (copied.map(|()| spaces), background)
         });
         // A failed background sync poisoned the journal: its error is the cause of what
@@ -309,7 +313,7 @@ impl Inner {
             };
         for (_, i) in order {
             let loc = locations[i];
-            let rec = from.read(&captured.view, loc)?.ok_or(Error::Corrupted {
+            let rec = from.read(captured.view.view(), loc)?.ok_or(Error::Corrupted {
                 offset: loc.offset,
                 reason: "an indexed record lies outside the log",
             })?;

@@ -297,7 +297,7 @@ pub(crate) fn holds_key(
     key: &[u8],
     failed: &mut Option<Error>,
 ) -> bool {
-    match codec.read(view, loc) {
+    match codec.read(view.view(), loc) {
         Ok(Some(rec)) => is_slot_of(&rec, ns, key),
         Ok(None) => false,
         Err(Error::Corrupted { .. }) => DAMAGED_IS_THIS_KEY,
@@ -331,6 +331,6 @@ pub(crate) const DAMAGED_IS_THIS_KEY: bool = true;
 /// an insert or remove.
 pub(crate) fn key_at(codec: &Codec, view: &emdb_journal::Snapshot, loc: Location) -> Result<Option<Vec<u8>>> {
     Ok(codec
-        .read(view, loc)?
+        .read(view.view(), loc)?
         .and_then(|rec| record::key_of(&rec).map(|(_, k)| k.to_vec())))
 }

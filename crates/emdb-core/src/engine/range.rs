@@ -67,6 +67,7 @@ fn hashed_keys(space: &Space, codec: &Codec, view: &Snapshot) -> Result<(Vec<u8>
     locations.sort_unstable_by_key(|loc| loc.offset);
     let mut keys = Vec::new();
     let mut spans = Vec::with_capacity(locations.len());
+    let view = view.view();
     for loc in locations {
         let rec = match codec.read(view, loc) {
             Ok(rec) => rec,

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use emdb_index::Location;
 use emdb_journal::{Lsn, Snapshot, View};
 
-use super::codec::{Codec, LogBytes, narrow};
+use super::codec::{Codec, narrow};
 use super::record::{self, Record};
 use super::{Inner, Space, SpaceRef, State, holds_key};
 use crate::error::{Error, Result};
@@ -29,11 +29,11 @@ pub(crate) struct Listing {
 /// caller then reads again), so it is not this key's. A candidate that fails its verification, or holds no insert (damage: the index holds
 /// only inserts), is `Corrupted` unless the key is found elsewhere or the candidate has
 /// expired (by `clock`).
-fn find<'v, V: LogBytes>(
+fn find<'v>(
     clock: &Clock,
     codec: &Codec,
     space: &Space,
-    view: &'v V,
+    view: View<'v>,
     ns: u32,
     key: &[u8],
 ) -> Result<Option<(Location, Cow<'v, [u8]>)>> {
@@ -301,7 +301,7 @@ impl Inner {
         mut f: impl FnMut(Location, Cow<'_, [u8]>) -> Result<T>,
     ) -> Result<Option<T>> {
         self.at_key_peek(ns, key, |state, space, view| {
-            match find(&self.clock, &state.codec, space, view, ns, key)? {
+            match find(&self.clock, &state.codec, space, *view, ns, key)? {
                 Some((loc, rec)) if !self.clock.expired(&loc) => f(loc, rec).map(Some),
                 _ => Ok(None),
             }
@@ -319,7 +319,7 @@ impl Inner {
         // Not `with_live`: the view is moved into the value handed out (no reference
         // count taken on the map).
         self.at_key_read(ns, key, |state, space, view| {
-            let Some((loc, rec)) = find(&self.clock, &state.codec, space, &view, ns, key)? else {
+            let Some((loc, rec)) = find(&self.clock, &state.codec, space, view.view(), ns, key)? else {
                 return Ok(None);
             };
             if self.clock.expired(&loc) {
@@ -354,7 +354,7 @@ impl Inner {
     #[cfg(feature = "ttl")]
     pub(crate) fn expires_at(&self, ns: u32, key: &[u8]) -> Result<Option<u64>> {
         self.at_key_peek(ns, key, |state, space, view| {
-            Ok(find(&self.clock, &state.codec, space, view, ns, key)?.map(|(loc, _)| loc.expires_at))
+            Ok(find(&self.clock, &state.codec, space, *view, ns, key)?.map(|(loc, _)| loc.expires_at))
         })
     }
 
@@ -363,7 +363,7 @@ impl Inner {
     /// gets the value, the other `None` (the stripe orders them).
     pub(crate) fn remove(&self, ns: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.at_key_write(ns, key, |state, space, view| {
-            let Some((loc, rec)) = find(&self.clock, &state.codec, space, &view, ns, key)? else {
+            let Some((loc, rec)) = find(&self.clock, &state.codec, space, view.view(), ns, key)? else {
                 return Ok(None);
             };
             let old = value_in(rec, loc.offset)?.into_owned();
@@ -380,7 +380,7 @@ impl Inner {
     #[cfg(feature = "ttl")]
     pub(crate) fn persist(&self, ns: u32, key: &[u8]) -> Result<bool> {
         self.at_key_write(ns, key, |state, space, view| {
-            let Some((loc, old)) = find(&self.clock, &state.codec, space, &view, ns, key)? else {
+            let Some((loc, old)) = find(&self.clock, &state.codec, space, view.view(), ns, key)? else {
                 return Ok(false);
             };
             if loc.expires_at == 0 || self.clock.expired(&loc) {
@@ -569,7 +569,7 @@ impl Inner {
             offset: loc.offset,
             reason: "an indexed record could not be decoded",
         };
-        let rec = match codec.read(view, loc) {
+        let rec = match codec.read(view.view(), loc) {
             Ok(Some(rec)) => rec,
             Ok(None) => return Some(Err(undecodable)),
             Err(e) => return Some(Err(e)),
