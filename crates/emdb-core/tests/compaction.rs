@@ -202,6 +202,43 @@ fn a_stale_scratch_file_is_removed_on_open() -> Result<(), Error> {
     Ok(())
 }
 
+/// Live bytes are those of the records the indexes point at: a dropped namespace's stop
+/// counting, and a reopen (from the checkpoint, or by a full scan without one) counts the
+/// same.
+#[test]
+fn live_bytes_follow_dropped_namespaces_and_reopens() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("live.emdb");
+    let db = Emdb::open(&path)?;
+    db.insert_many((0..500).map(|i| (format!("k{i}"), format!("default value {i}"))))?;
+    let default_only = db.stats()?.live_bytes;
+    let ns = db.namespace("other")?;
+    ns.insert_many((0..300).map(|i| (format!("k{i}"), format!("a longer value of the other namespace {i}"))))?;
+    let both = db.stats()?.live_bytes;
+    assert!(both > default_only, "{both} > {default_only}");
+    drop(ns);
+    db.drop_namespace("other")?;
+    assert_eq!(
+        db.stats()?.live_bytes,
+        default_only,
+        "the dropped namespace's bytes are dead"
+    );
+    db.remove("k7")?;
+    let live = db.stats()?.live_bytes;
+    assert!(live < default_only);
+    db.checkpoint()?;
+    drop(db);
+    let db = Emdb::open(&path)?;
+    assert!(db.stats()?.opened_from_checkpoint);
+    assert_eq!(db.stats()?.live_bytes, live, "from the checkpoint");
+    drop(db);
+    std::fs::remove_file(dir.path().join("live.emdb.index"))?;
+    let db = Emdb::open(&path)?;
+    assert!(!db.stats()?.opened_from_checkpoint);
+    assert_eq!(db.stats()?.live_bytes, live, "from a full scan");
+    Ok(())
+}
+
 #[test]
 fn stats_count_dead_bytes_and_compaction_reclaims_them() -> Result<(), Error> {
     let db = Emdb::open_in_memory();

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
-use emdb_index::{HashIndex, Location};
+use emdb_index::{Error, HashIndex, Location};
 use proptest::prelude::*;
 
 /// A hasher whose every hash is the same: all keys collide.
@@ -169,10 +169,30 @@ fn run<S: BuildHasher>(index: HashIndex<S>, ops: &[Op]) {
                         Location::new(log.append(&key), len).expiring_at(l.expires_at)
                     })
                     .collect();
+                let before = index.locations();
                 let short = &moved[..moved.len().saturating_sub(1)];
                 if !moved.is_empty() {
-                    assert!(index.relocate(short).is_err(), "one location short is refused");
+                    assert!(
+                        matches!(index.relocate(short), Err(Error::RelocationCount { .. })),
+                        "one location short is refused"
+                    );
                 }
+                let mut long = moved.clone();
+                long.push(Location::new(0, 1));
+                assert!(
+                    matches!(index.relocate(&long), Err(Error::RelocationCount { .. })),
+                    "one location too many is refused"
+                );
+                if let Some(first) = moved.first() {
+                    let mut far = moved.clone();
+                    let last = far.len() - 1;
+                    far[last] = Location::new(1 << 48, first.len);
+                    assert!(
+                        matches!(index.relocate(&far), Err(Error::LocationOutOfRange { .. })),
+                        "a location that does not fit is refused"
+                    );
+                }
+                assert_eq!(index.locations(), before, "a refused relocate changes nothing");
                 index.relocate(&moved).expect("fits");
                 for l in &moved {
                     model.insert(log.0[l.offset as usize].clone(), *l);

@@ -25,6 +25,7 @@ fn a_snapshot_round_trips_every_entry() -> Result<(), Error> {
     let bytes = index.snapshot();
     let loaded = HashIndex::from_snapshot(&bytes)?;
     assert_eq!(loaded.len(), index.len());
+    assert_eq!(loaded.total_len(), index.total_len(), "the live bytes, counted at load");
     assert_eq!(loaded.shard_count(), 8);
     for (i, k) in keys.iter().enumerate() {
         let want = index.get(k, |l| keys[(l.offset / 100) as usize] == *k);
@@ -160,6 +161,7 @@ fn a_version_2_snapshot_still_loads() -> Result<(), Error> {
     assert!(old.len() > index.snapshot().len(), "version 3 stores less");
     let loaded = HashIndex::from_snapshot(&old)?;
     assert_eq!(loaded.len(), index.len());
+    assert_eq!(loaded.total_len(), index.total_len());
     assert!(
         loaded.locations() == index.locations(),
         "the same slots, in the same places"

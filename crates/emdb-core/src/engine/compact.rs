@@ -257,6 +257,9 @@ impl Inner {
             let mut writeback = Writeback { tx, unsynced: 0 };
             let mut spaces = Vec::new();
             let copied = live.into_iter().try_for_each(|(ns, index)| {
+                // Drops the expired entries and sizes each table to what is left (a
+                // compaction after many removals gives the memory back too); it re-places
+                // slots by their stored hash bits, reading no record.
                 index.retain(|l| !l.is_expired(now));
                 let mut locations = index.locations();
                 self.copy_records(captured, &target, &mut locations, &mut writeback)?;

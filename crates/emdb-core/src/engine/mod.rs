@@ -126,33 +126,16 @@ pub(crate) struct State {
     codec: Codec,
     spaces: RwLock<HashMap<u32, Arc<Space>>>,
     default: Arc<Space>,
-    /// Bytes of the records the indexes point at (the rest of the log is dead: replaced or
-    /// removed records, tombstones, frame headers).
-    live_bytes: AtomicU64,
 }
 
 impl State {
-    /// A state over `journal` and these indexes, counting their live bytes.
+    /// A state over `journal` and these indexes.
     pub(crate) fn new(journal: Journal, codec: Codec, spaces: HashMap<u32, Arc<Space>>, default: Arc<Space>) -> State {
-        let live = spaces.values().chain([&default]).map(|s| s.index.total_len()).sum();
         State {
             journal,
             codec,
             spaces: RwLock::new(spaces),
             default,
-            live_bytes: AtomicU64::new(live),
-        }
-    }
-
-    /// Records that `added` bytes became live and `dropped` stopped being.
-    pub(crate) fn account(&self, added: u64, dropped: u64) {
-        if added > 0 {
-            self.live_bytes.fetch_add(added, Ordering::Relaxed);
-        }
-        if dropped > 0 {
-            let _ = self.live_bytes.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
-                Some(v.saturating_sub(dropped))
-            });
         }
     }
 

@@ -138,7 +138,6 @@ fn hash_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) ->
     if let Some(e) = failed {
         return Err(e);
     }
-    state.account(u64::from(loc.len), previous.map_or(0, |p| u64::from(p.len)));
     Ok(previous)
 }
 
@@ -208,9 +207,7 @@ fn in_step<T>(state: &State, indexed: Result<T>) -> Result<T> {
 /// reading their records (a batch's remove, whose location nobody looked up).
 fn index_remove(state: &State, space: &Space, view: &Snapshot, ns: u32, key: &[u8]) -> Result<Option<Location>> {
     let mut failed = None;
-    let removed = index_remove_where(state, space, key, |l| {
-        holds_key(&state.codec, view, l, ns, key, &mut failed)
-    });
+    let removed = index_remove_where(space, key, |l| holds_key(&state.codec, view, l, ns, key, &mut failed));
     match failed {
         Some(e) if removed.is_none() => Err(e),
         _ => Ok(removed),
@@ -219,18 +216,13 @@ fn index_remove(state: &State, space: &Space, view: &Snapshot, ns: u32, key: &[u
 
 /// Removes `key`, which the caller found at `loc` under its stripe: the slot is the one
 /// holding `loc`, so no record is read again.
-fn index_remove_at(state: &State, space: &Space, key: &[u8], loc: Location) -> Option<Location> {
-    index_remove_where(state, space, key, |l| l.offset == loc.offset)
+fn index_remove_at(space: &Space, key: &[u8], loc: Location) -> Option<Location> {
+    index_remove_where(space, key, |l| l.offset == loc.offset)
 }
 
-fn index_remove_where(
-    state: &State,
-    space: &Space,
-    key: &[u8],
-    is_key: impl FnMut(Location) -> bool,
-) -> Option<Location> {
+/// Removes `key` from both indexes of `space`, its slot the one `is_key` accepts.
+fn index_remove_where(space: &Space, key: &[u8], is_key: impl FnMut(Location) -> bool) -> Option<Location> {
     let removed = space.index.remove(key, is_key);
-    state.account(0, removed.map_or(0, |r| u64::from(r.len)));
     if removed.is_some()
         && let Some(range) = space.live_range()
     {
@@ -370,7 +362,7 @@ impl Inner {
             let mut tombstone = Vec::new();
             record::remove(&mut tombstone, ns, key);
             state.codec.append(&state.journal, &tombstone)?;
-            index_remove_at(state, space, key, loc);
+            index_remove_at(space, key, loc);
             Ok(Some(old))
         })
     }
@@ -469,9 +461,6 @@ impl Inner {
                     index_remove(state, space, &view, ns, key)?;
                 }
                 Record::Clear { .. } => {
-                    let mut cleared = 0u64;
-                    space.index.for_each(|l| cleared += u64::from(l.len));
-                    state.account(0, cleared);
                     space.index.clear();
                     if let Some(range) = &space.range {
                         range.clear();
@@ -549,7 +538,7 @@ impl Inner {
             let mut rec = Vec::new();
             record::remove(&mut rec, ns, &key);
             state.codec.append(&state.journal, &rec)?;
-            index_remove_at(&state, &space, &key, loc);
+            index_remove_at(&space, &key, loc);
             removed += 1;
         }
         Ok(removed)

@@ -1,7 +1,5 @@
 //! The engine's side of [`crate::EmdbStats`]: sizes and counts, read at one instant.
 
-use std::sync::atomic::Ordering;
-
 use super::Inner;
 use crate::error::Result;
 use crate::stats::EmdbStats;
@@ -11,11 +9,21 @@ impl Inner {
     pub(crate) fn stats(&self) -> Result<EmdbStats> {
         let state = self.state.load();
         let journal = state.journal.stats()?;
-        let (live, memory) = {
+        // Live bytes: those of the records the indexes point at (each index keeps their
+        // sum); the rest of the log is dead (replaced or removed records, tombstones,
+        // frame headers).
+        let (live, memory, live_bytes) = {
             let spaces = state.spaces.read();
-            spaces.values().chain([&state.default]).fold((0u64, 0u64), |(n, m), s| {
-                (n + s.index.len() as u64, m + s.index.memory_bytes() as u64)
-            })
+            spaces
+                .values()
+                .chain([&state.default])
+                .fold((0u64, 0u64, 0u64), |(n, m, b), s| {
+                    (
+                        n + s.index.len() as u64,
+                        m + s.index.memory_bytes() as u64,
+                        b + s.index.total_len(),
+                    )
+                })
         };
         let logical = journal.end.get();
         Ok(EmdbStats {
@@ -26,8 +34,8 @@ impl Inner {
             preallocated_bytes: journal.file_len.saturating_sub(logical),
             range_scans_enabled: self.range_scans,
             encrypted: state.codec.is_sealed(),
-            live_bytes: state.live_bytes.load(Ordering::Relaxed).min(logical),
-            dead_bytes: logical.saturating_sub(state.live_bytes.load(Ordering::Relaxed)),
+            live_bytes: live_bytes.min(logical),
+            dead_bytes: logical.saturating_sub(live_bytes),
             opened_from_checkpoint: self.opened.0,
             recovery_scanned_bytes: self.opened.1,
             index_memory_bytes: memory,

@@ -292,7 +292,9 @@ impl<S: BuildHasher> HashIndex<S> {
     }
 
     /// Calls `f` with every location, shard by shard; each shard is read under its lock,
-    /// so `f` sees each shard at one instant (not the whole index). Order is unspecified.
+    /// so `f` sees each shard at one instant (not the whole index). The order is the slots'
+    /// (shard by shard), the same from one call to the next while the index is not
+    /// changed: [`HashIndex::relocate`] relies on it.
     pub fn for_each(&self, mut f: impl FnMut(Location)) {
         for shard in self.shards.iter() {
             shard.0.read().for_each(&mut f);

@@ -19,14 +19,14 @@
 //! end     4     CRC-32C of every byte before it
 //! ```
 //!
-//! Only occupied slots are stored (an eighth of a table is empty at its fullest, a third
+//! Only occupied slots are stored (15 % of a table is empty at its fullest, 43 % just
 //! after growth): the occupancy bits say where each goes. Version 2, which stored all `c`
 //! slots after the expiry count, is still read.
 //!
 //! Loading copies the tables back as they were (no rehashing), after checking the CRC,
 //! every length against the bytes present, and each table's invariants; a damaged or
-//! truncated snapshot is an error, never a panic, and never allocates more than 128 bytes
-//! of table for each byte of it (a slot for each occupancy bit).
+//! truncated snapshot is an error, never a panic, and never allocates more than 136 bytes
+//! of table for each byte of it (a 16-byte slot and a tag byte for each occupancy bit).
 //!
 //! The tables are laid out by the hasher, whose output foldhash does not promise to keep
 //! across releases. The known answer ties a snapshot to the hasher that wrote it: a build

@@ -394,6 +394,7 @@ impl Table {
 /// What a restore finds of a table's invariants, slot by slot; judged once, at the end, so
 /// that the loop over the slots only accumulates.
 struct Survey {
+    capacity: usize,
     tags: Vec<u8>,
     len: usize,
     bytes: u64,
@@ -407,6 +408,7 @@ struct Survey {
 impl Survey {
     fn new(capacity: usize) -> Survey {
         Survey {
+            capacity,
             tags: vec![0; if capacity == 0 { 0 } else { capacity + GROUP }],
             len: 0,
             bytes: 0,
@@ -422,7 +424,7 @@ impl Survey {
     /// home must lie inside the run, at or before it, or a probe from the home would
     /// stop at an empty slot and never find it.
     fn occupied(&mut self, i: usize, slot: Slot, run: usize, expiries: &Expiries) {
-        let n = self.tags.len() - GROUP;
+        let n = self.capacity;
         self.well_formed &= slot.is_well_formed();
         self.len += 1;
         self.bytes += u64::from(slot.len());
