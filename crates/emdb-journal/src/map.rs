@@ -168,15 +168,18 @@ impl std::ops::Deref for ReplacedFile {
 
 /// Maps all of the file at `path` (see [`ReplacedFile`]), its pages read ahead.
 ///
-/// The caller promises what [`ReplacedFile`] says: nobody writes or shrinks the file in
-/// place while the map lives (a replace renames another inode over the name, which leaves
-/// the mapped one alone). Files of a database are covered by its lock; a process that
-/// ignores the lock and truncates the file breaks this, as with every mapped store.
+/// # Safety
+///
+/// Nobody may write or shrink the file in place while the map lives (a replace renames
+/// another inode over the name, which leaves the mapped one alone): the bytes would change
+/// under a `&[u8]`, or reading them would fault. A database's files are covered by its
+/// lock, which the caller must hold; a process that ignores the lock and truncates the
+/// file breaks this, as with every mapped store.
 ///
 /// # Errors
 ///
 /// The open, the file's length or the map failing.
-pub fn map_replaced(path: &std::path::Path) -> std::io::Result<ReplacedFile> {
+pub unsafe fn map_replaced(path: &std::path::Path) -> std::io::Result<ReplacedFile> {
     let file = File::open(path)?;
     let len = file.metadata()?.len();
     if len == 0 {
@@ -184,8 +187,9 @@ pub fn map_replaced(path: &std::path::Path) -> std::io::Result<ReplacedFile> {
     }
     let len = usize::try_from(len).map_err(|_| std::io::Error::other("file larger than the address space"))?;
     // SAFETY: the map is read-only, so this process cannot write through it, and the
-    // caller promises (see above) that the file is replaced only by rename, never written
-    // or shrunk in place, so the mapped bytes stay as they are while the map lives.
+    // caller guarantees (the function's contract) that the file is replaced only by
+    // rename, never written or shrunk in place, so the mapped bytes stay as they are while
+    // the map lives.
     let mmap = unsafe { MmapOptions::new().len(len).populate().map(&file)? };
     Ok(ReplacedFile(Some(mmap)))
 }
@@ -194,20 +198,27 @@ pub fn map_replaced(path: &std::path::Path) -> std::io::Result<ReplacedFile> {
 mod tests {
     use super::map_replaced;
 
+    /// The file of this test, written only by `replace_file` below.
+    fn map(path: &std::path::Path) -> std::io::Result<super::ReplacedFile> {
+        // SAFETY: the test's own file, which it changes only by `replace_file` (a rename
+        // over the name), never in place.
+        unsafe { map_replaced(path) }
+    }
+
     #[test]
     fn a_replaced_file_maps_whole_and_an_old_map_keeps_its_bytes() -> crate::Result<()> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("snapshot");
-        assert!(map_replaced(&path).is_err(), "a missing file is an error");
+        assert!(map(&path).is_err(), "a missing file is an error");
         crate::replace_file(&path, b"")?;
-        assert!(map_replaced(&path)?.is_empty());
+        assert!(map(&path)?.is_empty());
         crate::replace_file(&path, b"first version")?;
-        let first = map_replaced(&path)?;
+        let first = map(&path)?;
         assert_eq!(&*first, b"first version");
         // A replace renames another file over the name: the map keeps the old bytes.
         crate::replace_file(&path, b"second, longer version")?;
         assert_eq!(&*first, b"first version");
-        assert_eq!(&*map_replaced(&path)?, b"second, longer version");
+        assert_eq!(&*map(&path)?, b"second, longer version");
         Ok(())
     }
 }

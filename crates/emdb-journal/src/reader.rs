@@ -109,9 +109,15 @@ impl fmt::Debug for Frame {
 
 /// The log's bytes from its start to a point, borrowed: what [`Journal::with_view`] lends
 /// and [`Snapshot::view`] gives, with the snapshot's zero-copy, unchecked reads.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct View<'a> {
     bytes: &'a [u8],
+}
+
+impl fmt::Debug for View<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("View").field("end", &self.bytes.len()).finish()
+    }
 }
 
 impl<'a> View<'a> {
@@ -203,8 +209,7 @@ impl Snapshot {
     /// no checksum verified: for a store reading a record it indexed.
     #[must_use]
     pub fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
-        let start = usize::try_from(offset).ok()?;
-        self.bytes().get(start..start.checked_add(len)?)
+        self.view().slice(offset, len)
     }
 
     /// The same bytes as [`Snapshot::slice`], as a [`Bytes`] that keeps the map alive.

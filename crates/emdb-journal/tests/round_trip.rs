@@ -270,3 +270,31 @@ fn a_lent_view_reads_what_a_snapshot_reads_as_the_file_grows() -> emdb_journal::
     assert!(!past_end, "nothing past the end");
     Ok(())
 }
+
+/// docs/FORMAT.md §8, the worked example, byte for byte: a new journal, `append(b"hello")`,
+/// `append_batch(&[b"a", b"bc"])`, and the checkpoint anchored on the batch, which the
+/// next open accepts.
+#[test]
+fn the_worked_example_of_the_format_document_is_what_is_written() -> emdb_journal::Result<()> {
+    let (_dir, path, journal) = temp_journal(JournalOptions::new())?;
+    assert_eq!(journal.append(b"hello")?, Lsn::ZERO);
+    let receipt = journal.append_batch(&[&b"a"[..], b"bc"])?;
+    assert_eq!(receipt.record_offsets(), &[32, 34]);
+    assert_eq!(journal.end(), Lsn::new(40));
+    journal.checkpoint(Lsn::new(17), b"")?;
+    journal.close()?;
+    let written = std::fs::read(&path)?;
+    let example: [u8; 40] = [
+        0x46, 0x53, 0x59, 0x01, 0x05, 0x00, 0x00, 0x00, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x2f, 0x8b, 0x22, //
+        0x17, 0x46, 0x53, 0x59, 0x01, 0x0b, 0x00, 0x00, 0x00, 0xbb, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, //
+        0x61, 0x02, 0x62, 0x63, 0x28, 0x4e, 0x5d, 0xb0,
+    ];
+    assert_eq!(
+        written, example,
+        "the log, as FORMAT.md §8 shows it (closed: no reserve)"
+    );
+    let journal = Journal::open(&path)?;
+    assert_eq!(journal.end(), Lsn::new(40));
+    assert_eq!(all_records(&journal)?.len(), 3, "hello, a and bc");
+    Ok(())
+}

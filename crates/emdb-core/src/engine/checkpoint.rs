@@ -60,9 +60,12 @@ pub(crate) fn load(path: &Path, index: &IndexRef, checkpoint: Lsn, range: bool, 
     if index.covered_end != checkpoint.get() {
         return None;
     }
-    // Mapped, not read: the file is only ever replaced (`replace_file`), under the
-    // database's lock, so its bytes stay put, and a reopen copies nothing of it.
-    let bytes = emdb_journal::map_replaced(&index_path(path)).ok()?;
+    // Mapped, not read, so a reopen copies nothing of it.
+    #[allow(unsafe_code, reason = "the one map of a file beside the log; contract below")]
+    // SAFETY: `<path>.index` is only ever replaced (`replace_file`: a rename over the
+    // name), never written or cut in place, and only under the database's lock, which this
+    // open holds: the mapped bytes stay as they are while the map lives.
+    let bytes = unsafe { emdb_journal::map_replaced(&index_path(path)) }.ok()?;
     if bytes.len() as u64 != index.len || bytes.len() < 12 {
         return None;
     }
