@@ -197,6 +197,41 @@ pub unsafe fn map_replaced(path: &std::path::Path) -> std::io::Result<ReplacedFi
 #[cfg(test)]
 mod tests {
     use super::map_replaced;
+    use super::{Map, MapCell};
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
+    /// `with_current` lends the current map when it covers `end`, and hands `f` back
+    /// unrun when it does not (the caller then maps the file again).
+    #[test]
+    fn the_current_map_is_lent_only_when_it_covers_the_end() -> crate::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("log");
+        std::fs::write(&path, b"0123456789")?;
+        let published = Arc::new(AtomicU64::new(10));
+        let file = std::fs::File::open(&path)?;
+        let cell = MapCell::new(Map::of(&file, Arc::clone(&published))?);
+        assert_eq!(cell.with_current(4, <[u8]>::to_vec).ok(), Some(b"0123".to_vec()));
+        assert_eq!(cell.with_current(10, <[u8]>::len).ok(), Some(10));
+        let mut ran = false;
+        assert!(cell.with_current(11, |_| ran = true).is_err(), "the map ends at 10");
+        assert!(!ran, "f is handed back, not run");
+        // The file grows and is published further: the old map no longer covers the
+        // end until `covering` maps it again.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)?
+            .write_all(b"abc")?;
+        published.store(13, std::sync::atomic::Ordering::Release);
+        assert!(cell.with_current(13, |_| ()).is_err());
+        cell.covering(&file, 13)?;
+        assert_eq!(
+            cell.with_current(13, <[u8]>::to_vec).ok(),
+            Some(b"0123456789abc".to_vec())
+        );
+        Ok(())
+    }
 
     /// The file of this test, written only by `replace_file` below.
     fn map(path: &std::path::Path) -> std::io::Result<super::ReplacedFile> {
