@@ -54,7 +54,7 @@ mod stripes;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -262,7 +262,7 @@ impl Inner {
     /// replaced).
     #[cfg(feature = "encrypt")]
     pub(crate) fn close_without_checkpoint(self) -> Result<()> {
-        self.checkpointed.store(u64::MAX, Ordering::Release);
+        self.checkpointed.store(u64::MAX, std::sync::atomic::Ordering::Release);
         self.flush()
     }
 }
