@@ -90,17 +90,63 @@ impl Map {
     }
 }
 
+/// How many holders of one map are lent out to readers (see [`Leased`]).
+const LEASES: usize = 16;
+
+/// One holder of a map, lent to the readers of one thread slot: a value that must keep
+/// the map alive after its read (a zero-copy value) clones a lease instead of the map's
+/// own `Arc`, so readers on different threads increment different counters, each on its
+/// own cache line (`align(128)`: the `Arc`'s counters sit in the same allocation, padded).
+#[repr(align(128))]
+#[derive(Debug)]
+pub(crate) struct Lease(pub(crate) Arc<Map>);
+
+/// A map and the leases lent out on it.
+#[derive(Debug)]
+pub(crate) struct Leased {
+    pub(crate) map: Arc<Map>,
+    leases: Box<[Arc<Lease>]>,
+}
+
+impl Leased {
+    pub(crate) fn new(map: Arc<Map>) -> Leased {
+        let leases = (0..LEASES).map(|_| Arc::new(Lease(Arc::clone(&map)))).collect();
+        Leased { map, leases }
+    }
+
+    /// The lease of the calling thread's slot.
+    pub(crate) fn lease(&self) -> &Arc<Lease> {
+        &self.leases[thread_slot() % LEASES]
+    }
+}
+
+/// A small number fixed for each thread (threads numbered as they first ask).
+fn thread_slot() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicUsize;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local!(static SLOT: Cell<usize> = const { Cell::new(usize::MAX) });
+    SLOT.with(|slot| match slot.get() {
+        usize::MAX => {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed) % LEASES;
+            slot.set(n);
+            n
+        }
+        n => n,
+    })
+}
+
 /// The current map, replaced (never mutated) when the file outgrows it.
 #[derive(Debug)]
 pub(crate) struct MapCell {
-    current: ArcSwap<Map>,
+    current: ArcSwap<Leased>,
     regrow: Mutex<()>,
 }
 
 impl MapCell {
     pub(crate) fn new(map: Map) -> Self {
         MapCell {
-            current: ArcSwap::from_pointee(map),
+            current: ArcSwap::from_pointee(Leased::new(Arc::new(map))),
             regrow: Mutex::new(()),
         }
     }
@@ -110,20 +156,21 @@ impl MapCell {
     /// so with none left its only holders are the journal and the empty map put in place.
     /// The caller has the journal exclusively (no read is making a map meanwhile).
     pub(crate) fn release(&self) -> bool {
-        let published = Arc::clone(&self.current.load().published);
-        self.current.store(Arc::new(Map::empty(Arc::clone(&published))));
+        let published = Arc::clone(&self.current.load().map.published);
+        let empty = Arc::new(Map::empty(Arc::clone(&published)));
+        self.current.store(Arc::new(Leased::new(empty)));
         // The journal, the empty map, and `published` here.
         Arc::strong_count(&published) == 3
     }
 
     /// Runs `f` on the current map's bytes below `end` if it covers them, borrowing the
-    /// map (no reference count taken: `arc_swap`'s guard); `f` back when the map is
-    /// shorter.
-    pub(crate) fn with_current<T, F: FnOnce(&[u8]) -> T>(&self, end: u64, f: F) -> Result<T, F> {
-        let map = self.current.load();
-        let bytes = map.bytes();
+    /// map (no reference count taken: `arc_swap`'s guard) with its leases; `f` back when
+    /// the map is shorter.
+    pub(crate) fn with_current<T, F: FnOnce(&[u8], &Leased) -> T>(&self, end: u64, f: F) -> Result<T, F> {
+        let leased = self.current.load();
+        let bytes = leased.map.bytes();
         match usize::try_from(end).ok().and_then(|end| bytes.get(..end)) {
-            Some(bytes) => Ok(f(bytes)),
+            Some(bytes) => Ok(f(bytes, &leased)),
             None => Err(f),
         }
     }
@@ -131,12 +178,12 @@ impl MapCell {
     /// A map that covers at least `end` bytes, remapping `file` if the current one is
     /// shorter.
     pub(crate) fn covering(&self, file: &File, end: u64) -> std::io::Result<Arc<Map>> {
-        let map = self.current.load_full();
+        let map = Arc::clone(&self.current.load().map);
         if map.mapped_len() >= end {
             return Ok(map);
         }
         let _one_at_a_time = self.regrow.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let map = self.current.load_full();
+        let map = Arc::clone(&self.current.load().map);
         if map.mapped_len() >= end {
             return Ok(map);
         }
@@ -147,7 +194,7 @@ impl MapCell {
                 "data file is shorter than the published log",
             ));
         }
-        self.current.store(Arc::clone(&fresh));
+        self.current.store(Arc::new(Leased::new(Arc::clone(&fresh))));
         Ok(fresh)
     }
 }
@@ -197,7 +244,7 @@ pub unsafe fn map_replaced(path: &std::path::Path) -> std::io::Result<ReplacedFi
 #[cfg(test)]
 mod tests {
     use super::map_replaced;
-    use super::{Map, MapCell};
+    use super::{LEASES, Lease, Map, MapCell, thread_slot};
     use std::io::Write;
     use std::sync::Arc;
     use std::sync::atomic::AtomicU64;
@@ -212,10 +259,10 @@ mod tests {
         let published = Arc::new(AtomicU64::new(10));
         let file = std::fs::File::open(&path)?;
         let cell = MapCell::new(Map::of(&file, Arc::clone(&published))?);
-        assert_eq!(cell.with_current(4, <[u8]>::to_vec).ok(), Some(b"0123".to_vec()));
-        assert_eq!(cell.with_current(10, <[u8]>::len).ok(), Some(10));
+        assert_eq!(cell.with_current(4, |b, _| b.to_vec()).ok(), Some(b"0123".to_vec()));
+        assert_eq!(cell.with_current(10, |b, _| b.len()).ok(), Some(10));
         let mut ran = false;
-        assert!(cell.with_current(11, |_| ran = true).is_err(), "the map ends at 10");
+        assert!(cell.with_current(11, |_, _| ran = true).is_err(), "the map ends at 10");
         assert!(!ran, "f is handed back, not run");
         // The file grows and is published further: the old map no longer covers the
         // end until `covering` maps it again.
@@ -224,12 +271,55 @@ mod tests {
             .open(&path)?
             .write_all(b"abc")?;
         published.store(13, std::sync::atomic::Ordering::Release);
-        assert!(cell.with_current(13, |_| ()).is_err());
+        assert!(cell.with_current(13, |_, _| ()).is_err());
         cell.covering(&file, 13)?;
         assert_eq!(
-            cell.with_current(13, <[u8]>::to_vec).ok(),
+            cell.with_current(13, |b, _| b.to_vec()).ok(),
             Some(b"0123456789abc".to_vec())
         );
+        Ok(())
+    }
+
+    /// A lease holds the map it was lent on: after the cell maps the file anew and after
+    /// it releases its map, a lease taken before still reads the old map's bytes; each
+    /// thread keeps its slot, and the leases of one map are distinct holders.
+    #[test]
+    fn a_lease_keeps_its_map_after_a_remap_and_a_release() -> crate::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("log");
+        std::fs::write(&path, b"0123456789")?;
+        let published = Arc::new(AtomicU64::new(10));
+        let file = std::fs::File::open(&path)?;
+        let cell = MapCell::new(Map::of(&file, Arc::clone(&published))?);
+        let lease = cell
+            .with_current(10, |_, leased| Arc::clone(leased.lease()))
+            .ok()
+            .expect("covers");
+        let again = cell
+            .with_current(10, |_, leased| Arc::clone(leased.lease()))
+            .ok()
+            .expect("covers");
+        assert!(Arc::ptr_eq(&lease, &again), "one thread, one slot");
+        let other = std::thread::spawn(thread_slot).join().expect("thread");
+        let mine = thread_slot();
+        assert!(other < LEASES && mine < LEASES);
+        cell.with_current(10, |_, leased| {
+            let distinct: std::collections::HashSet<*const Lease> = leased.leases.iter().map(Arc::as_ptr).collect();
+            assert_eq!(distinct.len(), LEASES, "each slot its own counter");
+        })
+        .ok()
+        .expect("covers");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)?
+            .write_all(b"abc")?;
+        published.store(13, std::sync::atomic::Ordering::Release);
+        cell.covering(&file, 13)?;
+        assert_eq!(lease.0.mapped_len(), 10, "the old map, still alive");
+        assert!(!cell.release(), "a lease still holds a map of the file");
+        assert_eq!(&lease.0.bytes()[..10], b"0123456789");
+        drop((lease, again));
+        assert!(cell.release(), "no map of the file is left once the leases are gone");
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::frame;
 use crate::journal::Journal;
 use crate::lsn::Lsn;
-use crate::map::Map;
+use crate::map::{Lease, Leased, Map};
 use crate::records::{FrameAt, Frames, Records, RecordsOf};
 
 /// A frame read by LSN; it keeps its memory map alive, so it stays valid however the log
@@ -112,6 +112,25 @@ impl fmt::Debug for Frame {
 #[derive(Clone, Copy)]
 pub struct View<'a> {
     bytes: &'a [u8],
+    /// What [`View::bytes_at`] keeps alive.
+    holder: Holder<'a>,
+}
+
+/// Who holds the map a view borrows: the journal's current map, whose leases it lends,
+/// or a snapshot's map.
+#[derive(Clone, Copy)]
+enum Holder<'a> {
+    Leased(&'a Leased),
+    Map(&'a Arc<Map>),
+}
+
+impl Holder<'_> {
+    fn owner(self) -> Owner {
+        match self {
+            Holder::Leased(leased) => Owner::Lease(Arc::clone(leased.lease())),
+            Holder::Map(map) => Owner::Map(Arc::clone(map)),
+        }
+    }
 }
 
 impl fmt::Debug for View<'_> {
@@ -134,27 +153,51 @@ impl<'a> View<'a> {
         let start = usize::try_from(offset).ok()?;
         self.bytes.get(start..start.checked_add(len)?)
     }
+
+    /// The same bytes as [`View::slice`], as [`Bytes`] that keep the map alive after the
+    /// view is gone. A view lent by [`Journal::with_view`] hands out a holder of the map
+    /// kept for the calling thread, so point reads on many threads do not all write one
+    /// reference count.
+    #[must_use]
+    pub fn bytes_at(&self, offset: u64, len: usize) -> Option<Bytes> {
+        self.slice(offset, len)?;
+        Bytes::new(self.holder.owner(), offset, len).ok()
+    }
 }
 
 /// Bytes of the log, borrowed from a memory map that this value keeps alive.
 #[derive(Clone)]
 pub struct Bytes {
-    map: Arc<Map>,
+    owner: Owner,
     range: Range<usize>,
 }
 
+/// What keeps the bytes of a [`Bytes`] mapped: the map itself, or a lease of it.
+#[derive(Clone)]
+enum Owner {
+    Map(Arc<Map>),
+    Lease(Arc<Lease>),
+}
+
+impl Owner {
+    fn map(&self) -> &Map {
+        match self {
+            Owner::Map(map) => map,
+            Owner::Lease(lease) => &lease.0,
+        }
+    }
+}
+
 impl Bytes {
-    pub(crate) fn new(map: Arc<Map>, offset: u64, len: usize) -> Result<Bytes> {
-        let end = offset
-            .checked_add(len as u64)
-            .ok_or(Error::OutOfRange { offset, end: u64::MAX })?;
-        let out = Error::OutOfRange { offset, end };
-        let start = usize::try_from(offset).map_err(|_| Error::OutOfRange { offset, end })?;
-        if map.bytes().len() < start + len {
-            return Err(out);
+    fn new(owner: Owner, offset: u64, len: usize) -> Result<Bytes> {
+        let out_of_range = |end| Error::OutOfRange { offset, end };
+        let end = offset.checked_add(len as u64).ok_or_else(|| out_of_range(u64::MAX))?;
+        let start = usize::try_from(offset).map_err(|_| out_of_range(end))?;
+        if owner.map().bytes().len() < start + len {
+            return Err(out_of_range(end));
         }
         Ok(Bytes {
-            map,
+            owner,
             range: start..start + len,
         })
     }
@@ -165,7 +208,7 @@ impl Deref for Bytes {
 
     fn deref(&self) -> &[u8] {
         // The range was checked against the published prefix, which only grows.
-        self.map.bytes().get(self.range.clone()).unwrap_or_default()
+        self.owner.map().bytes().get(self.range.clone()).unwrap_or_default()
     }
 }
 
@@ -216,7 +259,7 @@ impl Snapshot {
     #[must_use]
     pub fn bytes_at(&self, offset: u64, len: usize) -> Option<Bytes> {
         self.slice(offset, len)?;
-        Bytes::new(Arc::clone(&self.map), offset, len).ok()
+        Bytes::new(Owner::Map(Arc::clone(&self.map)), offset, len).ok()
     }
 
     /// [`Snapshot::bytes_at`] consuming the snapshot: its hold on the map passes to the
@@ -224,13 +267,16 @@ impl Snapshot {
     #[must_use]
     pub fn into_bytes_at(self, offset: u64, len: usize) -> Option<Bytes> {
         self.slice(offset, len)?;
-        Bytes::new(self.map, offset, len).ok()
+        Bytes::new(Owner::Map(self.map), offset, len).ok()
     }
 
     /// The snapshot's bytes as a [`View`].
     #[must_use]
     pub fn view(&self) -> View<'_> {
-        View { bytes: self.bytes() }
+        View {
+            bytes: self.bytes(),
+            holder: Holder::Map(&self.map),
+        }
     }
 
     /// The frames from `from` (a frame's LSN) to the end of the snapshot, validated as
@@ -306,7 +352,7 @@ impl Journal {
             .checked_add(len as u64)
             .ok_or(Error::OutOfRange { offset, end: u64::MAX })?;
         self.publish_through(end)?;
-        Bytes::new(self.current_map()?, offset, len)
+        Bytes::new(Owner::Map(self.current_map()?), offset, len)
     }
 
     /// A view of the log covering at least everything below `end` (an LSN from
@@ -360,13 +406,19 @@ impl Journal {
     pub fn with_view<T>(&self, f: impl FnOnce(&View<'_>) -> T) -> Result<T> {
         self.publish_through(self.end.load(Ordering::Acquire))?;
         let end = self.published.load(Ordering::Acquire);
-        match self.maps.with_current(end, |bytes: &[u8]| f(&View { bytes })) {
+        let lent = self.maps.with_current(end, |bytes: &[u8], leased: &Leased| {
+            f(&View {
+                bytes,
+                holder: Holder::Leased(leased),
+            })
+        });
+        match lent {
             Ok(out) => Ok(out),
-            // The map is shorter than the log: map it again, held for the call.
+            // The map is shorter than the log: map it again, held (with leases of its own)
+            // for the call.
             Err(lend) => {
-                let snapshot = self.snapshot()?;
-                let bytes = snapshot.view().bytes;
-                Ok(lend(bytes))
+                let leased = Leased::new(self.current_map()?);
+                Ok(lend(leased.map.bytes(), &leased))
             }
         }
     }

@@ -23,12 +23,38 @@ pub(crate) struct Listing {
     pub(crate) clock: Clock,
 }
 
+/// A record found at its indexed location: its plain bytes and where its value lies in
+/// them (`None` when the record holds no well-formed insert: damage, reported when the
+/// value is asked for).
+struct Found<'v> {
+    loc: Location,
+    rec: Cow<'v, [u8]>,
+    value: Option<(usize, usize)>,
+}
+
+impl<'v> Found<'v> {
+    /// The record's value, borrowed when the record is.
+    fn value(self) -> Result<Cow<'v, [u8]>> {
+        let (start, len) = self.value.ok_or(not_an_insert(self.loc.offset))?;
+        Ok(narrow(self.rec, start, len))
+    }
+}
+
+fn not_an_insert(offset: u64) -> Error {
+    Error::Corrupted {
+        offset,
+        reason: "an indexed record is not a well-formed insert",
+    }
+}
+
 /// The live location of `key` in `space` and its plain record, read through `view`. A
 /// slot whose record lies beyond the view was written after the view was taken, by a
 /// writer of another key, or of this key while the caller read without its stripe (the
-/// caller then reads again), so it is not this key's. A candidate that fails its verification, or holds no insert (damage: the index holds
-/// only inserts), is `Corrupted` unless the key is found elsewhere or the candidate has
-/// expired (by `clock`).
+/// caller then reads again), so it is not this key's. A candidate that fails its
+/// verification, or holds no insert (damage: the index holds only inserts), is
+/// `Corrupted` unless the key is found elsewhere or the candidate has expired (by
+/// `clock`). The record's fields are decoded once, for the key compared and the value
+/// handed out.
 fn find<'v>(
     clock: &Clock,
     codec: &Codec,
@@ -36,13 +62,14 @@ fn find<'v>(
     view: View<'v>,
     ns: u32,
     key: &[u8],
-) -> Result<Option<(Location, Cow<'v, [u8]>)>> {
+) -> Result<Option<Found<'v>>> {
     let mut hit = None;
     let mut failed = None;
     let loc = space.index.get(key, |l| match codec.read(view, l) {
-        Ok(Some(rec)) => match record::key_of(&rec) {
-            Some(named) if named == (ns, key) => {
-                hit = Some(rec);
+        Ok(Some(rec)) => match record::key_fields(&rec) {
+            Some(f) if f.ns == ns && f.key == key => {
+                let value = f.value;
+                hit = Some((rec, value));
                 true
             }
             // Another key with the same fingerprint.
@@ -68,7 +95,7 @@ fn find<'v>(
         }
     });
     match (loc, hit, failed) {
-        (Some(l), Some(rec), _) => Ok(Some((l, rec))),
+        (Some(loc), Some((rec, value)), _) => Ok(Some(Found { loc, rec, value })),
         (_, _, Some(e)) => Err(e),
         _ => Ok(None),
     }
@@ -95,15 +122,6 @@ fn fail(clock: &Clock, failed: &mut Option<Error>, loc: Location, e: Error) {
     if !clock.expired(&loc) {
         *failed = Some(e);
     }
-}
-
-/// The value of the plain insert record `rec` found at `offset`, borrowed when `rec` is.
-fn value_in(rec: Cow<'_, [u8]>, offset: u64) -> Result<Cow<'_, [u8]>> {
-    let (start, len) = record::value_span(&rec).ok_or(Error::Corrupted {
-        offset,
-        reason: "an indexed record is not a well-formed insert",
-    })?;
-    Ok(narrow(rec, start, len))
 }
 
 /// Updates the index (and range index) of `space` with an appended insert of `key` at
@@ -254,23 +272,9 @@ impl Inner {
 
     /// The read twin of [`Inner::at_key_write`]: `f` runs without a lock, as many times as
     /// it takes to run once with no writer of the key's stripe beside it (see
-    /// `super::stripes`), so it must only read.
-    fn at_key_read<T>(
-        &self,
-        ns: u32,
-        key: &[u8],
-        mut f: impl FnMut(&State, &Space, Snapshot) -> Result<T>,
-    ) -> Result<T> {
-        self.stripes.of(ns, key).read_optimistic(|| {
-            let state = self.state.load();
-            let space = state.space(ns)?;
-            f(&state, &space, state.view()?)
-        })
-    }
-
-    /// [`Inner::at_key_read`] with the log lent to `f` for the call (`Journal::with_view`)
-    /// instead of a snapshot held: no reference count on the map, for reads that copy what
-    /// they keep.
+    /// `super::stripes`), so it must only read. The log is lent to `f` for the call
+    /// (`Journal::with_view`), not held by a snapshot: no reference count on the map; what
+    /// must outlive the call takes a holder through [`View::bytes_at`].
     fn at_key_peek<T>(
         &self,
         ns: u32,
@@ -285,16 +289,16 @@ impl Inner {
     }
 
     /// Runs `f` on `key`'s live record (expired records are hidden), as a point read (see
-    /// [`Inner::at_key_peek`]).
+    /// [`Inner::at_key_peek`]), with the view it was read through.
     fn with_live<T>(
         &self,
         ns: u32,
         key: &[u8],
-        mut f: impl FnMut(Location, Cow<'_, [u8]>) -> Result<T>,
+        mut f: impl FnMut(Found<'_>, &View<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
         self.at_key_peek(ns, key, |state, space, view| {
             match find(&self.clock, &state.codec, space, *view, ns, key)? {
-                Some((loc, rec)) if !self.clock.expired(&loc) => f(loc, rec).map(Some),
+                Some(found) if !self.clock.expired(&found.loc) => f(found, view).map(Some),
                 _ => Ok(None),
             }
         })
@@ -302,34 +306,24 @@ impl Inner {
 
     /// A copy of `key`'s value.
     pub(crate) fn get(&self, ns: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.with_live(ns, key, |loc, rec| Ok(value_in(rec, loc.offset)?.into_owned()))
+        self.with_live(ns, key, |found, _| Ok(found.value()?.into_owned()))
     }
 
     /// `key`'s value: borrowed from the memory map, or the opened plaintext when the log
-    /// is encrypted.
+    /// is encrypted. The map is lent for the read and only the value handed out holds
+    /// it, through the holder kept for this thread ([`View::bytes_at`]): no reference
+    /// count shared by every reader is written.
     pub(crate) fn get_value(&self, ns: u32, key: &[u8]) -> Result<Option<ValueRef>> {
-        // Not `with_live`: the view is moved into the value handed out (no reference
-        // count taken on the map).
-        self.at_key_read(ns, key, |state, space, view| {
-            let Some((loc, rec)) = find(&self.clock, &state.codec, space, view.view(), ns, key)? else {
-                return Ok(None);
+        self.with_live(ns, key, |found, view| {
+            let offset = found.loc.offset;
+            let (start, len) = match (&found.rec, found.value) {
+                (Cow::Borrowed(_), Some(span)) => span,
+                _ => return Ok(ValueRef::owned(found.value()?.into_owned())),
             };
-            if self.clock.expired(&loc) {
-                return Ok(None);
-            }
-            let span = match &rec {
-                Cow::Borrowed(b) => record::value_span(b),
-                Cow::Owned(_) => return Ok(Some(ValueRef::owned(value_in(rec, loc.offset)?.into_owned()))),
-            };
-            let (start, len) = span.ok_or(Error::Corrupted {
-                offset: loc.offset,
-                reason: "an indexed record is not a well-formed insert",
-            })?;
-            view.into_bytes_at(loc.offset + start as u64, len)
+            view.bytes_at(offset + start as u64, len)
                 .map(ValueRef::mapped)
-                .map(Some)
                 .ok_or(Error::Corrupted {
-                    offset: loc.offset,
+                    offset,
                     reason: "an indexed value lies outside the log",
                 })
         })
@@ -346,7 +340,7 @@ impl Inner {
     #[cfg(feature = "ttl")]
     pub(crate) fn expires_at(&self, ns: u32, key: &[u8]) -> Result<Option<u64>> {
         self.at_key_peek(ns, key, |state, space, view| {
-            Ok(find(&self.clock, &state.codec, space, *view, ns, key)?.map(|(loc, _)| loc.expires_at))
+            Ok(find(&self.clock, &state.codec, space, *view, ns, key)?.map(|found| found.loc.expires_at))
         })
     }
 
@@ -355,10 +349,11 @@ impl Inner {
     /// gets the value, the other `None` (the stripe orders them).
     pub(crate) fn remove(&self, ns: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.at_key_write(ns, key, |state, space, view| {
-            let Some((loc, rec)) = find(&self.clock, &state.codec, space, view.view(), ns, key)? else {
+            let Some(found) = find(&self.clock, &state.codec, space, view.view(), ns, key)? else {
                 return Ok(None);
             };
-            let old = value_in(rec, loc.offset)?.into_owned();
+            let loc = found.loc;
+            let old = found.value()?.into_owned();
             let mut tombstone = Vec::new();
             record::remove(&mut tombstone, ns, key);
             state.codec.append(&state.journal, &tombstone)?;
@@ -372,13 +367,13 @@ impl Inner {
     #[cfg(feature = "ttl")]
     pub(crate) fn persist(&self, ns: u32, key: &[u8]) -> Result<bool> {
         self.at_key_write(ns, key, |state, space, view| {
-            let Some((loc, old)) = find(&self.clock, &state.codec, space, view.view(), ns, key)? else {
+            let Some(found) = find(&self.clock, &state.codec, space, view.view(), ns, key)? else {
                 return Ok(false);
             };
-            if loc.expires_at == 0 || self.clock.expired(&loc) {
+            if found.loc.expires_at == 0 || self.clock.expired(&found.loc) {
                 return Ok(false);
             }
-            let value = value_in(old, loc.offset)?;
+            let value = found.value()?;
             append_insert(state, space, ns, key, &value, 0)?;
             Ok(true)
         })
@@ -563,11 +558,12 @@ impl Inner {
             Ok(None) => return Some(Err(undecodable)),
             Err(e) => return Some(Err(e)),
         };
-        let Some((_, key)) = record::key_of(&rec) else {
+        let Some(fields) = record::key_fields(&rec) else {
             return Some(Err(undecodable));
         };
-        let key = key.to_vec();
-        Some(value_in(rec, loc.offset).map(|v| (key, v.into_owned())))
+        let (key, value) = (fields.key.to_vec(), fields.value);
+        let found = Found { loc, rec, value };
+        Some(found.value().map(|v| (key, v.into_owned())))
     }
 }
 
