@@ -72,6 +72,6 @@ mod location;
 mod range;
 
 pub use error::{Error, Result};
-pub use hash::{HashIndex, SeededHasher, default_shards};
+pub use hash::{HashIndex, Probe, SeededHasher, default_shards};
 pub use location::Location;
 pub use range::{RangeEntry, RangeIndex, RangeIter};

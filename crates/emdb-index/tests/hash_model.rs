@@ -111,6 +111,12 @@ fn run<S: BuildHasher>(index: HashIndex<S>, ops: &[Op]) {
             }
             Op::Get(k) => {
                 assert_eq!(index.get(k, |l| log.0[l.offset as usize] == *k), model.get(k).copied());
+                // A probed lookup answers the same, across growth and removals.
+                let probe = index.probe(k);
+                assert_eq!(
+                    index.get_probed(probe, |l| log.0[l.offset as usize] == *k),
+                    model.get(k).copied()
+                );
             }
             Op::Update(k, delete) => {
                 let offset = log.append(k);
@@ -258,6 +264,10 @@ fn large_tables_grow_and_shrink_correctly() {
     for (i, k) in keys.iter().enumerate() {
         let want = (i % 3 != 0).then(|| Location::new(i as u64, 24));
         assert_eq!(index.get(k, |l| keys[l.offset as usize] == *k), want);
+        assert_eq!(
+            index.get_probed(index.probe(k), |l| keys[l.offset as usize] == *k),
+            want
+        );
     }
 }
 

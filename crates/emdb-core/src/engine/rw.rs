@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use emdb_index::Location;
+use emdb_index::{Location, Probe};
 use emdb_journal::{Lsn, Snapshot, View};
 
 use super::codec::{Codec, narrow};
@@ -62,10 +62,11 @@ fn find<'v>(
     view: View<'v>,
     ns: u32,
     key: &[u8],
+    probe: Probe,
 ) -> Result<Option<Found<'v>>> {
     let mut hit = None;
     let mut failed = None;
-    let loc = space.index.get(key, |l| match codec.read(view, l) {
+    let loc = space.index.get_probed(probe, |l| match codec.read(view, l) {
         Ok(Some(rec)) => match record::key_fields(&rec) {
             Some(f) if f.ns == ns && f.key == key => {
                 let value = f.value;
@@ -279,12 +280,14 @@ impl Inner {
         &self,
         ns: u32,
         key: &[u8],
-        mut f: impl FnMut(&State, &Space, &View<'_>) -> Result<T>,
+        mut f: impl FnMut(&State, &Space, &View<'_>, Probe) -> Result<T>,
     ) -> Result<T> {
         self.stripes.of(ns, key).read_optimistic(|| {
             let state = self.state.load();
             let space = state.space(ns)?;
-            state.journal.with_view(|view| f(&state, &space, view))?
+            // The key's first slots are fetched while the view is taken.
+            let probe = space.index.probe(key);
+            state.journal.with_view(|view| f(&state, &space, view, probe))?
         })
     }
 
@@ -296,8 +299,8 @@ impl Inner {
         key: &[u8],
         mut f: impl FnMut(Found<'_>, &View<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
-        self.at_key_peek(ns, key, |state, space, view| {
-            match find(&self.clock, &state.codec, space, *view, ns, key)? {
+        self.at_key_peek(ns, key, |state, space, view, probe| {
+            match find(&self.clock, &state.codec, space, *view, ns, key, probe)? {
                 Some(found) if !self.clock.expired(&found.loc) => f(found, view).map(Some),
                 _ => Ok(None),
             }
@@ -339,8 +342,8 @@ impl Inner {
     /// emdb 1.0.3 does): the answer is in the past.
     #[cfg(feature = "ttl")]
     pub(crate) fn expires_at(&self, ns: u32, key: &[u8]) -> Result<Option<u64>> {
-        self.at_key_peek(ns, key, |state, space, view| {
-            Ok(find(&self.clock, &state.codec, space, *view, ns, key)?.map(|found| found.loc.expires_at))
+        self.at_key_peek(ns, key, |state, space, view, probe| {
+            Ok(find(&self.clock, &state.codec, space, *view, ns, key, probe)?.map(|found| found.loc.expires_at))
         })
     }
 
@@ -349,7 +352,16 @@ impl Inner {
     /// gets the value, the other `None` (the stripe orders them).
     pub(crate) fn remove(&self, ns: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.at_key_write(ns, key, |state, space, view| {
-            let Some(found) = find(&self.clock, &state.codec, space, view.view(), ns, key)? else {
+            let Some(found) = find(
+                &self.clock,
+                &state.codec,
+                space,
+                view.view(),
+                ns,
+                key,
+                space.index.probe(key),
+            )?
+            else {
                 return Ok(None);
             };
             let loc = found.loc;
@@ -367,7 +379,16 @@ impl Inner {
     #[cfg(feature = "ttl")]
     pub(crate) fn persist(&self, ns: u32, key: &[u8]) -> Result<bool> {
         self.at_key_write(ns, key, |state, space, view| {
-            let Some(found) = find(&self.clock, &state.codec, space, view.view(), ns, key)? else {
+            let Some(found) = find(
+                &self.clock,
+                &state.codec,
+                space,
+                view.view(),
+                ns,
+                key,
+                space.index.probe(key),
+            )?
+            else {
                 return Ok(false);
             };
             if found.loc.expires_at == 0 || self.clock.expired(&found.loc) {

@@ -12,6 +12,7 @@
 //! different shards never meet, readers of one shard share it, and a writer blocks only
 //! its shard.
 
+mod prefetch;
 mod slot;
 mod snapshot;
 mod table;
@@ -29,10 +30,68 @@ use table::Table;
 /// hashes as before).
 pub type SeededHasher = foldhash::fast::FixedState;
 
-/// A table padded to its own cache lines, so that shards do not share one.
+/// A table padded to its own cache lines, so that shards do not share one, with where
+/// its slots lie for [`HashIndex::probe`].
 #[repr(align(128))]
 #[derive(Debug, Default)]
-struct Shard(RwLock<Table>);
+struct Shard {
+    table: RwLock<Table>,
+    hint: prefetch::Hint,
+}
+
+impl Shard {
+    fn new(table: Table) -> Shard {
+        let hint = prefetch::Hint::default();
+        hint.set(table.slots_at());
+        Shard {
+            table: RwLock::new(table),
+            hint,
+        }
+    }
+
+    fn read(&self) -> parking_lot::RwLockReadGuard<'_, Table> {
+        self.table.read()
+    }
+
+    /// The table held for writing; the hint follows it when the guard drops (a growth
+    /// moves the slots).
+    fn write(&self) -> ShardWrite<'_> {
+        ShardWrite {
+            table: self.table.write(),
+            hint: &self.hint,
+        }
+    }
+}
+
+/// A shard's table held for writing (see [`Shard::write`]).
+struct ShardWrite<'a> {
+    table: parking_lot::RwLockWriteGuard<'a, Table>,
+    hint: &'a prefetch::Hint,
+}
+
+impl std::ops::Deref for ShardWrite<'_> {
+    type Target = Table;
+
+    fn deref(&self) -> &Table {
+        &self.table
+    }
+}
+
+impl std::ops::DerefMut for ShardWrite<'_> {
+    fn deref_mut(&mut self) -> &mut Table {
+        &mut self.table
+    }
+}
+
+impl Drop for ShardWrite<'_> {
+    fn drop(&mut self) {
+        self.hint.set(self.table.slots_at());
+    }
+}
+
+/// A key's hash, computed once by [`HashIndex::probe`] for the lookup that follows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe(u64);
 
 /// Sharded fingerprint hash index: 16 bytes a slot plus a tag byte, keys resolved by
 /// the caller (see the [crate docs](crate)).
@@ -127,17 +186,46 @@ impl<S: BuildHasher> HashIndex<S> {
         self.hasher.hash_one(key)
     }
 
-    fn shard_of(&self, hash: u64) -> &RwLock<Table> {
+    fn shard_of(&self, hash: u64) -> &Shard {
         // The top 16 bits pick the shard; slots keep the low 48, so the two never overlap.
-        &self.shards[(hash >> 48) as usize & self.shard_mask].0
+        &self.shards[(hash >> 48) as usize & self.shard_mask]
     }
 
     /// The location of `key`. `is_key(location)` must say whether the record at
     /// `location` has this key; it is called only for slots whose fingerprint matches.
-    pub fn get(&self, key: &[u8], mut is_key: impl FnMut(Location) -> bool) -> Option<Location> {
+    pub fn get(&self, key: &[u8], is_key: impl FnMut(Location) -> bool) -> Option<Location> {
+        self.get_probed(self.hash_only(key), is_key)
+    }
+
+    fn hash_only(&self, key: &[u8]) -> Probe {
+        Probe(self.hash(key))
+    }
+
+    /// Hashes `key` and asks the processor to start fetching the slots its lookup reads
+    /// first, without waiting for them: a caller with other work to do before the lookup
+    /// (a store taking its view of the log) does it while the slots are on their way,
+    /// then looks up with [`HashIndex::get_probed`]. In a table larger than the caches
+    /// that overlaps a memory access with the caller's work; it changes no answer.
+    ///
+    /// ```
+    /// use emdb_index::{HashIndex, Location};
+    /// let index = HashIndex::new();
+    /// index.insert(b"k", Location::new(0, 4), |_| false)?;
+    /// let probe = index.probe(b"k");
+    /// assert_eq!(index.get_probed(probe, |_| true), index.get(b"k", |_| true));
+    /// # Ok::<(), emdb_index::Error>(())
+    /// ```
+    #[must_use]
+    pub fn probe(&self, key: &[u8]) -> Probe {
         let hash = self.hash(key);
-        let table = self.shard_of(hash).read();
-        table.find(hash, &mut is_key).map(|at| table.get(at))
+        self.shard_of(hash).hint.prefetch(hash as u32);
+        Probe(hash)
+    }
+
+    /// [`HashIndex::get`] of the key `probe` was made from (by this index).
+    pub fn get_probed(&self, probe: Probe, mut is_key: impl FnMut(Location) -> bool) -> Option<Location> {
+        let table = self.shard_of(probe.0).read();
+        table.find(probe.0, &mut is_key).map(|at| table.get(at))
     }
 
     /// Inserts or replaces `key`'s location; returns the previous one (a store needs it
@@ -234,7 +322,7 @@ impl<S: BuildHasher> HashIndex<S> {
                 .iter()
                 .take_while(|&&(_, h)| (h >> 48) as usize & self.shard_mask == shard)
                 .count();
-            let mut table = self.shards[shard].0.write();
+            let mut table = self.shards[shard].write();
             table.reserve(n);
             for &(i, hash) in &rest[..n] {
                 previous[i] = upsert(&mut table, hash, &items[i].1, &mut |l| is_key(i, l));
@@ -247,7 +335,7 @@ impl<S: BuildHasher> HashIndex<S> {
     /// Number of entries (sums the shards; each is read under its lock).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.0.read().len()).sum()
+        self.shards.iter().map(|s| s.read().len()).sum()
     }
 
     /// The sum of every entry's location length (a log-structured store's live bytes),
@@ -266,19 +354,19 @@ impl<S: BuildHasher> HashIndex<S> {
     /// ```
     #[must_use]
     pub fn total_len(&self) -> u64 {
-        self.shards.iter().map(|s| s.0.read().bytes()).sum()
+        self.shards.iter().map(|s| s.read().bytes()).sum()
     }
 
     /// Whether the index is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(|s| s.0.read().len() == 0)
+        self.shards.iter().all(|s| s.read().len() == 0)
     }
 
     /// Removes every entry and frees the tables.
     pub fn clear(&self) {
         for shard in self.shards.iter() {
-            shard.0.write().clear();
+            shard.write().clear();
         }
     }
 
@@ -287,7 +375,7 @@ impl<S: BuildHasher> HashIndex<S> {
     pub fn reserve(&self, additional: usize) {
         let per_shard = additional.div_ceil(self.shards.len());
         for shard in self.shards.iter() {
-            shard.0.write().reserve(per_shard + per_shard / 8);
+            shard.write().reserve(per_shard + per_shard / 8);
         }
     }
 
@@ -297,7 +385,7 @@ impl<S: BuildHasher> HashIndex<S> {
     /// changed: [`HashIndex::relocate`] relies on it.
     pub fn for_each(&self, mut f: impl FnMut(Location)) {
         for shard in self.shards.iter() {
-            shard.0.read().for_each(&mut f);
+            shard.read().for_each(&mut f);
         }
     }
 
@@ -347,7 +435,7 @@ impl<S: BuildHasher> HashIndex<S> {
         for location in new {
             check(location)?;
         }
-        let mut tables: Vec<_> = self.shards.iter().map(|s| s.0.write()).collect();
+        let mut tables: Vec<_> = self.shards.iter().map(|s| s.write()).collect();
         let entries: usize = tables.iter().map(|t| t.len()).sum();
         if entries != new.len() {
             return Err(Error::RelocationCount {
@@ -366,7 +454,7 @@ impl<S: BuildHasher> HashIndex<S> {
 
     /// Keeps the entries `keep` approves, shard by shard; returns how many were removed.
     pub fn retain(&self, mut keep: impl FnMut(Location) -> bool) -> usize {
-        self.shards.iter().map(|s| s.0.write().retain(&mut keep)).sum()
+        self.shards.iter().map(|s| s.write().retain(&mut keep)).sum()
     }
 
     /// How many entries carry an expiry (`expires_at != 0`), counted from the expiries the
@@ -385,19 +473,19 @@ impl<S: BuildHasher> HashIndex<S> {
     /// ```
     #[must_use]
     pub fn expiring_len(&self) -> usize {
-        self.shards.iter().map(|s| s.0.read().expiring()).sum()
+        self.shards.iter().map(|s| s.read().expiring()).sum()
     }
 
     /// Slots allocated across the shards (entries divided by this is the load factor).
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.shards.iter().map(|s| s.0.read().capacity()).sum()
+        self.shards.iter().map(|s| s.read().capacity()).sum()
     }
 
     /// Heap bytes held by the tables (slots and the expiries kept beside them).
     #[must_use]
     pub fn memory_bytes(&self) -> usize {
-        self.shards.iter().map(|s| s.0.read().memory_bytes()).sum::<usize>() + std::mem::size_of_val(&*self.shards)
+        self.shards.iter().map(|s| s.read().memory_bytes()).sum::<usize>() + std::mem::size_of_val(&*self.shards)
     }
 }
 
@@ -407,11 +495,7 @@ impl<S: BuildHasher> HashIndex<S> {
 impl<S: Clone> Clone for HashIndex<S> {
     fn clone(&self) -> Self {
         HashIndex {
-            shards: self
-                .shards
-                .iter()
-                .map(|s| Shard(RwLock::new(s.0.read().clone())))
-                .collect(),
+            shards: self.shards.iter().map(|s| Shard::new(s.read().clone())).collect(),
             shard_mask: self.shard_mask,
             hasher: self.hasher.clone(),
             seed: self.seed,

@@ -71,7 +71,7 @@ impl HashIndex<SeededHasher> {
     /// wait that long (about a millisecond per 100,000 entries).
     #[must_use]
     pub fn snapshot(&self) -> Vec<u8> {
-        let guards: Vec<RwLockReadGuard<'_, Table>> = self.shards.iter().map(|s| s.0.read()).collect();
+        let guards: Vec<RwLockReadGuard<'_, Table>> = self.shards.iter().map(Shard::read).collect();
         let size = HEADER
             + 4
             + guards
@@ -203,7 +203,7 @@ impl HashIndex<SeededHasher> {
         if counted != total {
             return Err(bad("entry count does not match the tables"));
         }
-        index.shards = tables.into_iter().map(|t| Shard(parking_lot::RwLock::new(t))).collect();
+        index.shards = tables.into_iter().map(Shard::new).collect();
         Ok(index)
     }
 }

@@ -70,6 +70,11 @@ impl Table {
             + self.expiries.capacity() * (2 * std::mem::size_of::<u64>() + 1)
     }
 
+    /// Where the slots start and how many there are (for a prefetch hint).
+    pub(crate) fn slots_at(&self) -> (usize, usize) {
+        (self.slots.as_ptr() as usize, self.slots.len())
+    }
+
     fn home(&self, h32: u32) -> usize {
         home_of(h32, self.slots.len())
     }
@@ -473,7 +478,7 @@ impl Survey {
 
 /// The home of a key whose hash has `h32` as its low 32 bits, in a table of `capacity`
 /// slots.
-fn home_of(h32: u32, capacity: usize) -> usize {
+pub(crate) fn home_of(h32: u32, capacity: usize) -> usize {
     ((u64::from(h32) * capacity as u64) >> 32) as usize
 }
 
