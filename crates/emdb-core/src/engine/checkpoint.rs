@@ -158,9 +158,12 @@ impl Inner {
         self.commit_checkpoint(staged, compacting)
     }
 
-    /// Copies the indexes into a checkpoint, writers paused; `None` for an empty log.
+    /// Copies the indexes into a checkpoint; `None` for an empty log. Writers pause only
+    /// while the indexes are copied, into copies made before (see [`State::index_copies`]);
+    /// the snapshot is encoded, sealed and checksummed after they go on.
     fn stage_checkpoint(&self) -> Result<Option<Staged>> {
-        let staged = {
+        let copies = self.state.load().index_copies();
+        let (state, last, end, next_id, spaces) = {
             let registry = self.registry.lock();
             let _stripes = self.stripes.lock_all();
             let _gate = self.batch_gate.write();
@@ -169,43 +172,42 @@ impl Inner {
                 return Ok(None);
             };
             let end = state.journal.end().get();
-            let mut out = Vec::new();
-            out.extend_from_slice(MAGIC);
-            out.extend_from_slice(&end.to_le_bytes());
-            out.extend_from_slice(&registry.next_id.to_le_bytes());
-            let spaces = state.spaces.read();
-            let all: Vec<(u32, &Arc<Space>)> = std::iter::once((0, &state.default))
-                .chain(spaces.iter().map(|(&id, s)| (id, s)))
+            let spaces: Vec<(u32, String, HashIndex)> = state
+                .refresh_copies(copies)
+                .into_iter()
+                .map(|(id, index)| (id, registry.names.get(&id).cloned().unwrap_or_default(), index))
                 .collect();
-            out.extend_from_slice(&(all.len() as u32).to_le_bytes());
-            for (id, space) in all {
-                let name = registry.names.get(&id).map_or("", String::as_str);
-                out.extend_from_slice(&id.to_le_bytes());
-                out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-                out.extend_from_slice(name.as_bytes());
-                let snapshot = space.index.snapshot();
-                out.extend_from_slice(&(snapshot.len() as u64).to_le_bytes());
-                out.extend_from_slice(&snapshot);
-            }
-            drop(spaces);
-            let end_bytes = end.to_le_bytes();
-            if state.codec.is_sealed() {
-                let mut sealed = SEALED_MAGIC.to_vec();
-                sealed.extend_from_slice(&seal(&state.codec, &out, &end_bytes)?);
-                out = sealed;
-            }
-            let crc = crc32c::crc32c(&out);
-            out.extend_from_slice(&crc.to_le_bytes());
-            Staged {
-                bytes: out,
-                crc,
-                last,
-                end,
-                state: Arc::clone(&state),
-            }
+            (state, last, end, registry.next_id, spaces)
         };
+        let mut out = Vec::new();
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&end.to_le_bytes());
+        out.extend_from_slice(&next_id.to_le_bytes());
+        out.extend_from_slice(&(spaces.len() as u32).to_le_bytes());
+        for (id, name, index) in spaces {
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            let snapshot = index.snapshot();
+            out.extend_from_slice(&(snapshot.len() as u64).to_le_bytes());
+            out.extend_from_slice(&snapshot);
+        }
+        let end_bytes = end.to_le_bytes();
+        if state.codec.is_sealed() {
+            let mut sealed = SEALED_MAGIC.to_vec();
+            sealed.extend_from_slice(&seal(&state.codec, &out, &end_bytes)?);
+            out = sealed;
+        }
+        let crc = crc32c::crc32c(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
         fault::point("checkpoint.snapshot_built");
-        Ok(Some(staged))
+        Ok(Some(Staged {
+            bytes: out,
+            crc,
+            last,
+            end,
+            state,
+        }))
     }
 
     /// Writes a staged checkpoint's snapshot file, then the sidecar naming it.

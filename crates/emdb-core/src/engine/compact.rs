@@ -183,20 +183,17 @@ impl Target {
 }
 
 impl Inner {
-    /// Writers pause while the hash indexes are copied.
+    /// Writers pause while the hash indexes are copied into copies made before (so that
+    /// under the locks only bytes move: no allocation, no fresh page touched).
     pub(crate) fn capture(&self) -> Result<Captured> {
+        let copies = self.state.load().index_copies();
         let registry = self.registry.lock();
         let _stripes = self.stripes.lock_all();
         let _gate = self.batch_gate.write();
         let state = self.state.load_full();
         let view = state.view()?;
         let end = state.journal.end();
-        let spaces = state.spaces.read();
-        let live = std::iter::once((0, &state.default))
-            .chain(spaces.iter().map(|(&id, s)| (id, s)))
-            .map(|(id, s)| (id, s.index.clone()))
-            .collect();
-        drop(spaces);
+        let live = state.refresh_copies(copies);
         Ok(Captured {
             view,
             end,
@@ -408,6 +405,9 @@ impl Inner {
             last_gap = gap;
         }
         drop(captured);
+        // What was copied and caught up so far is made durable before writers pause, so
+        // the swap's own sync has only the last catch-up to write.
+        target.journal.sync()?;
         {
             let _registry = self.registry.lock();
             let _stripes = self.stripes.lock_all();

@@ -152,6 +152,37 @@ impl State {
             .ok_or(Error::InvalidConfig("the namespace was dropped"))
     }
 
+    /// Copies of every namespace's hash index, made while writers go on: the memory that
+    /// [`State::refresh_copies`] fills while they wait. Each shard is copied under its own
+    /// lock only.
+    pub(crate) fn index_copies(&self) -> HashMap<u32, HashIndex> {
+        let spaces = self.spaces.read();
+        std::iter::once((0, &self.default))
+            .chain(spaces.iter().map(|(&id, s)| (id, s)))
+            .map(|(id, s)| (id, s.index.clone()))
+            .collect()
+    }
+
+    /// Every namespace's hash index as it is now, ascending by namespace, into the copies
+    /// [`State::index_copies`] made (only bytes move, unless a table grew since); a
+    /// namespace made since is cloned. For a caller holding every stripe and the batch
+    /// gate: the copies are one instant of the whole database.
+    pub(crate) fn refresh_copies(&self, mut copies: HashMap<u32, HashIndex>) -> Vec<(u32, HashIndex)> {
+        let spaces = self.spaces.read();
+        let mut out: Vec<(u32, HashIndex)> = std::iter::once((0, &self.default))
+            .chain(spaces.iter().map(|(&id, s)| (id, s)))
+            .map(|(id, s)| match copies.remove(&id) {
+                Some(mut copy) => {
+                    copy.clone_from(&s.index);
+                    (id, copy)
+                }
+                None => (id, s.index.clone()),
+            })
+            .collect();
+        out.sort_unstable_by_key(|&(id, _)| id);
+        out
+    }
+
     /// A view of the log covering every record indexed so far.
     pub(crate) fn view(&self) -> Result<emdb_journal::Snapshot> {
         Ok(self.journal.snapshot()?)

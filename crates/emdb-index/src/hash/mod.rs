@@ -492,6 +492,24 @@ impl<S: BuildHasher> HashIndex<S> {
 /// A copy of the index (its tables, hasher and seed). Each shard is read under its lock,
 /// one after the other: a caller that needs one instant of the whole index keeps writers
 /// out meanwhile.
+///
+/// `clone_from` copies into the tables of the index it is called on, allocating only
+/// where a table of the source outgrew its copy: a caller that must copy an index while
+/// writers wait (a store capturing its indexes for a compaction or a checkpoint) makes the
+/// copy beforehand, then refreshes it with `clone_from` under its locks, which then only
+/// moves bytes.
+///
+/// ```
+/// use emdb_index::{HashIndex, Location};
+/// let index = HashIndex::with_seed(7, 4);
+/// index.insert(b"a", Location::new(0, 10), |_| false)?;
+/// let mut copy = index.clone();
+/// index.insert(b"b", Location::new(10, 10), |_| false)?;
+/// copy.clone_from(&index);
+/// assert_eq!(copy.len(), 2);
+/// assert_eq!(copy.locations(), index.locations());
+/// # Ok::<(), emdb_index::Error>(())
+/// ```
 impl<S: Clone> Clone for HashIndex<S> {
     fn clone(&self) -> Self {
         HashIndex {
@@ -500,6 +518,21 @@ impl<S: Clone> Clone for HashIndex<S> {
             hasher: self.hasher.clone(),
             seed: self.seed,
         }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        if self.shards.len() != source.shards.len() {
+            *self = source.clone();
+            return;
+        }
+        for (mine, theirs) in self.shards.iter_mut().zip(source.shards.iter()) {
+            let table = mine.table.get_mut();
+            table.clone_from(&theirs.read());
+            mine.hint.set(table.slots_at());
+        }
+        self.shard_mask = source.shard_mask;
+        self.hasher.clone_from(&source.hasher);
+        self.seed = source.seed;
     }
 }
 

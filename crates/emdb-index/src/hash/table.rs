@@ -30,7 +30,7 @@ const MIN_CAPACITY: usize = 16;
 pub(crate) type Expiries = HashMap<u64, u64, foldhash::fast::FixedState>;
 
 /// The table of one shard.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Table {
     /// One byte per slot: 0 empty, else `tag_of(hash)`.
     tags: Vec<u8>,
@@ -42,6 +42,27 @@ pub(crate) struct Table {
     /// Expiries of the slots with HAS_EXPIRY, by offset (an expiry belongs to a record,
     /// and a record has one offset).
     expiries: Expiries,
+}
+
+impl Clone for Table {
+    fn clone(&self) -> Table {
+        Table {
+            tags: self.tags.clone(),
+            slots: self.slots.clone(),
+            len: self.len,
+            bytes: self.bytes,
+            expiries: self.expiries.clone(),
+        }
+    }
+
+    /// A copy into this table's memory: no allocation when it is as large as `source`'s.
+    fn clone_from(&mut self, source: &Table) {
+        self.tags.clone_from(&source.tags);
+        self.slots.clone_from(&source.slots);
+        self.len = source.len;
+        self.bytes = source.bytes;
+        self.expiries.clone_from(&source.expiries);
+    }
 }
 
 impl Table {
