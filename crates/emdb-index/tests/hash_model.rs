@@ -290,3 +290,46 @@ fn out_of_range_locations_are_refused_and_change_nothing() {
     assert!(index.update(b"k", |_| true, |_| Some(too_far)).is_err());
     assert_eq!(index.get(b"k", |_| true), Some(Location::new(5, 5)));
 }
+
+/// `clone_from` leaves the copy answering exactly as the source does, whether the source
+/// grew, shrank or stayed the size of the copy, and whatever the copy's shard count.
+#[test]
+fn clone_from_makes_an_equal_copy_at_any_size() {
+    let keys: Vec<[u8; 8]> = (0..5_000u64).map(u64::to_le_bytes).collect();
+    let source = HashIndex::with_seed(3, 8);
+    let fill = |range: std::ops::Range<usize>| {
+        for i in range {
+            source
+                .insert(&keys[i], Location::new(i as u64, 8), |l| l.offset == i as u64)
+                .expect("fits");
+        }
+    };
+    fill(0..1_000);
+    let mut copy = source.clone();
+    let mut other_shards = HashIndex::with_seed(3, 2);
+    for step in 0..3 {
+        match step {
+            0 => fill(1_000..5_000),
+            1 => {
+                for i in (0..5_000).step_by(2) {
+                    source.remove(&keys[i], |l| l.offset == i as u64);
+                }
+            }
+            _ => fill(0..10),
+        }
+        copy.clone_from(&source);
+        other_shards.clone_from(&source);
+        for c in [&copy, &other_shards] {
+            assert_eq!(c.len(), source.len(), "step {step}");
+            assert_eq!(c.total_len(), source.total_len(), "step {step}");
+            assert_eq!(c.locations(), source.locations(), "step {step}");
+            for (i, k) in keys.iter().enumerate() {
+                assert_eq!(
+                    c.get(k, |l| l.offset == i as u64),
+                    source.get(k, |l| l.offset == i as u64),
+                    "step {step}, key {i}"
+                );
+            }
+        }
+    }
+}
