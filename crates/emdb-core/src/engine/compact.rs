@@ -3,8 +3,9 @@
 //!
 //! Compaction:
 //!
-//! 1. **Capture** (writers pause for the copy of the hash indexes): the log's end `E0`,
-//!    every namespace's index and name.
+//! 1. **Capture** (writers pause while the hash indexes are copied, into copies made just
+//!    before so that only bytes move): the log's end `E0`, every namespace's index and
+//!    name.
 //! 2. **Copy** (no lock): namespace bindings, then every live, unexpired record, into
 //!    `<path>.compact.tmp` in batches, in the order of their offsets in the old log (so
 //!    the old log is read front to back and the new one keeps the records' write order);
@@ -12,7 +13,8 @@
 //!    (`HashIndex::relocate`), not rebuilt key by key.
 //! 3. **Catch up** (no lock): the records written since `E0` are re-applied to the new log
 //!    and indexes, round after round, until what is left is small (or stops shrinking).
-//! 4. **Swap** (writers pause): the last records are caught up, the new log is synced and
+//! 4. **Swap** (the new log synced first; then writers pause): the last records are
+//!    caught up, the new log is synced (only that last part is left to write) and
 //!    renamed over `<path>` (its sidecar with it), and the journal and indexes are
 //!    replaced in one step. Readers never wait: values, iterators and cursors keep the map
 //!    of the file they started on.
