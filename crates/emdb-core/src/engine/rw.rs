@@ -138,49 +138,62 @@ fn index_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -
 
 /// The hash-index half of [`index_put`]; the caller updates the range index.
 fn hash_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -> Result<Option<Location>> {
-    let mut view: Option<Snapshot> = None;
-    let mut failed = None;
-    let previous = space.index.insert(key, loc, |l| {
+    let mut check = KeyCheck::default();
+    let previous = space.index.insert(key, loc, |l| check.holds(state, l, ns, key))?;
+    check.finish()?;
+    Ok(previous)
+}
+
+/// The key comparison of an index update: reads the record at a candidate location
+/// through a view taken only when one is needed and extended only when a candidate lies
+/// past it (taking one may write out the journal's buffer), and keeps the first failure
+/// to read one, which the update reports after the index took it.
+#[derive(Default)]
+struct KeyCheck {
+    view: Option<Snapshot>,
+    failed: Option<Error>,
+}
+
+impl KeyCheck {
+    /// Whether the record at `l` is `key`'s in namespace `ns`.
+    fn holds(&mut self, state: &State, l: Location, ns: u32, key: &[u8]) -> bool {
         let need = l.offset + u64::from(l.len);
-        if view.as_ref().is_none_or(|v| v.end().get() < need) {
+        if self.view.as_ref().is_none_or(|v| v.end().get() < need) {
             match state.journal.snapshot_through(Lsn::new(need)) {
-                Ok(v) => view = Some(v),
+                Ok(v) => self.view = Some(v),
                 Err(e) => {
-                    failed = Some(e.into());
+                    self.failed = Some(e.into());
                     return false;
                 }
             }
         }
-        view.as_ref()
-            .is_some_and(|v| holds_key(&state.codec, v, l, ns, key, &mut failed))
-    })?;
-    if let Some(e) = failed {
-        return Err(e);
+        self.view
+            .as_ref()
+            .is_some_and(|v| holds_key(&state.codec, v, l, ns, key, &mut self.failed))
     }
-    Ok(previous)
+
+    /// The first failure to read a candidate, if any.
+    fn finish(self) -> Result<()> {
+        self.failed.map_or(Ok(()), Err)
+    }
 }
 
 /// Indexes a batch of nothing but inserts into one namespace (`insert_many`, a
-/// transaction that only inserts): the hash index one record at a time, the range index
-/// in one sorted pass at the end, which walks paths already in cache and is about twice as
-/// fast as inserting in log order. Whatever the hash index took before an error reaches
-/// the range index too, so the two never disagree.
+/// transaction that only inserts): the hash index in one `insert_batch` (one lock per shard,
+/// room made once, each key's slot fetched a few keys ahead), the range index in one sorted
+/// pass, which walks paths already in cache and is about twice as fast as inserting in log
+/// order. A location the index refuses changes neither index; a record that could not be
+/// read back to compare keys is reported after both took the batch, so the two never
+/// disagree (the caller then stops writes until a reopen, see `in_step`).
 fn index_put_all(state: &State, space: &Space, ns: u32, puts: &[(&[u8], Location)]) -> Result<()> {
-    let mut indexed = Vec::new();
-    let mut outcome = Ok(());
-    for &(key, loc) in puts {
-        if let Err(e) = hash_put(state, space, ns, key, loc) {
-            outcome = Err(e);
-            break;
-        }
-        if space.live_range().is_some() {
-            indexed.push((key, loc));
-        }
-    }
+    let mut check = KeyCheck::default();
+    space
+        .index
+        .insert_batch(puts, |i, l| check.holds(state, l, ns, puts[i].0))?;
     if let Some(range) = space.live_range() {
-        range.insert_batch(&indexed);
+        range.insert_batch(puts);
     }
-    outcome
+    check.finish()
 }
 
 /// The namespace of a batch made only of inserts into one namespace.

@@ -89,6 +89,9 @@ impl Drop for ShardWrite<'_> {
     }
 }
 
+/// How many keys ahead [`HashIndex::insert_batch`] fetches slots.
+const BATCH_PREFETCH: usize = 8;
+
 /// A key's hash, computed once by [`HashIndex::probe`] for the lookup that follows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Probe(u64);
@@ -324,7 +327,17 @@ impl<S: BuildHasher> HashIndex<S> {
                 .count();
             let mut table = self.shards[shard].write();
             table.reserve(n);
-            for &(i, hash) in &rest[..n] {
+            // The slots of the keys a few places ahead are fetched while this one is
+            // placed: in a table larger than the caches, each key's probe would otherwise
+            // wait for memory, one after the other.
+            let group = &rest[..n];
+            for &(_, hash) in group.iter().take(BATCH_PREFETCH) {
+                table.prefetch(hash);
+            }
+            for (j, &(i, hash)) in group.iter().enumerate() {
+                if let Some(&(_, ahead)) = group.get(j + BATCH_PREFETCH) {
+                    table.prefetch(ahead);
+                }
                 previous[i] = upsert(&mut table, hash, &items[i].1, &mut |l| is_key(i, l));
             }
             rest = &rest[n..];

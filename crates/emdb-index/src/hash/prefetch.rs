@@ -40,9 +40,10 @@ impl Hint {
     }
 }
 
+/// Asks the processor to fetch the cache line holding `addr`, without waiting for it.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code, reason = "the prefetch intrinsic takes a raw pointer")]
-fn prefetch_line(addr: usize) {
+pub(super) fn prefetch_line(addr: usize) {
     use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
     // SAFETY: a prefetch is a hint: it never faults, whatever the address (a stale or
     // unmapped one is dropped by the processor), and it reads nothing into the program
@@ -50,8 +51,9 @@ fn prefetch_line(addr: usize) {
     unsafe { _mm_prefetch::<_MM_HINT_T0>(addr as *const i8) }
 }
 
+/// Elsewhere, nothing: the prefetch is only a hint.
 #[cfg(not(target_arch = "x86_64"))]
-fn prefetch_line(_addr: usize) {}
+pub(super) fn prefetch_line(_addr: usize) {}
 
 #[cfg(test)]
 mod tests {

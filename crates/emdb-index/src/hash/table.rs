@@ -91,6 +91,17 @@ impl Table {
             + self.expiries.capacity() * (2 * std::mem::size_of::<u64>() + 1)
     }
 
+    /// Starts fetching the lines a lookup or an insert of `hash` reads first (its home
+    /// slot and its tags), for a caller that gets to it a few keys later (a batch).
+    pub(crate) fn prefetch(&self, hash: u64) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let at = self.home(hash as u32);
+        super::prefetch::prefetch_line(std::ptr::from_ref(&self.slots[at]) as usize);
+        super::prefetch::prefetch_line(std::ptr::from_ref(&self.tags[at]) as usize);
+    }
+
     /// Where the slots start and how many there are (for a prefetch hint).
     pub(crate) fn slots_at(&self) -> (usize, usize) {
         (self.slots.as_ptr() as usize, self.slots.len())
