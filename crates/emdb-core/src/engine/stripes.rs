@@ -20,16 +20,17 @@ use std::hash::BuildHasher;
 use super::record::Record;
 use sync::{AtomicU64, Ordering, RwLock, RwLockReadGuard, RwLockWriteGuard, fence};
 
-/// The atomics and the lock of the protocol: the real ones, or loom's when the crate is
-/// built with `--cfg emdb_loom` for the model test at the bottom of this file, which runs
-/// the read and batch protocol under every interleaving loom's memory model allows.
-#[cfg(not(emdb_loom))]
+/// The atomics and the lock of the protocol: the real ones, or loom's when the unit tests
+/// are built with `--cfg emdb_loom` for the model test at the bottom of this file, which
+/// runs the read and batch protocol under every interleaving loom's memory model allows
+/// (loom is a dev-dependency: the library itself never builds with it).
+#[cfg(not(all(test, emdb_loom)))]
 mod sync {
     pub(crate) use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
     pub(crate) use std::sync::atomic::{AtomicU64, Ordering, fence};
 }
 
-#[cfg(emdb_loom)]
+#[cfg(all(test, emdb_loom))]
 mod sync {
     pub(crate) use loom::sync::atomic::{AtomicU64, Ordering, fence};
     pub(crate) use loom::sync::{RwLockReadGuard, RwLockWriteGuard};
@@ -51,12 +52,10 @@ mod sync {
             self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner)
         }
 
-        #[cfg(test)]
         pub(crate) fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
             self.0.try_read().ok()
         }
 
-        #[cfg(test)]
         pub(crate) fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
             self.0.try_write().ok()
         }
