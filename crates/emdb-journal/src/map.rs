@@ -249,16 +249,49 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::AtomicU64;
 
-    /// `with_current` lends the current map when it covers `end`, and hands `f` back
-    /// unrun when it does not (the caller then maps the file again).
-    #[test]
-    fn the_current_map_is_lent_only_when_it_covers_the_end() -> crate::Result<()> {
+    /// A file of ten published bytes and a cell mapping it.
+    struct Ten {
+        _dir: tempfile::TempDir,
+        path: std::path::PathBuf,
+        published: Arc<AtomicU64>,
+        file: std::fs::File,
+        cell: MapCell,
+    }
+
+    fn ten() -> crate::Result<Ten> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("log");
         std::fs::write(&path, b"0123456789")?;
         let published = Arc::new(AtomicU64::new(10));
         let file = std::fs::File::open(&path)?;
         let cell = MapCell::new(Map::of(&file, Arc::clone(&published))?);
+        Ok(Ten {
+            _dir: dir,
+            path,
+            published,
+            file,
+            cell,
+        })
+    }
+
+    impl Ten {
+        /// Appends three bytes to the file and publishes them.
+        fn grow(&self) -> std::io::Result<()> {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&self.path)?
+                .write_all(b"abc")?;
+            self.published.store(13, std::sync::atomic::Ordering::Release);
+            Ok(())
+        }
+    }
+
+    /// `with_current` lends the current map when it covers `end`, and hands `f` back
+    /// unrun when it does not (the caller then maps the file again).
+    #[test]
+    fn the_current_map_is_lent_only_when_it_covers_the_end() -> crate::Result<()> {
+        let t = ten()?;
+        let cell = &t.cell;
         assert_eq!(cell.with_current(4, |b, _| b.to_vec()).ok(), Some(b"0123".to_vec()));
         assert_eq!(cell.with_current(10, |b, _| b.len()).ok(), Some(10));
         let mut ran = false;
@@ -266,13 +299,9 @@ mod tests {
         assert!(!ran, "f is handed back, not run");
         // The file grows and is published further: the old map no longer covers the
         // end until `covering` maps it again.
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)?
-            .write_all(b"abc")?;
-        published.store(13, std::sync::atomic::Ordering::Release);
+        t.grow()?;
         assert!(cell.with_current(13, |_, _| ()).is_err());
-        cell.covering(&file, 13)?;
+        cell.covering(&t.file, 13)?;
         assert_eq!(
             cell.with_current(13, |b, _| b.to_vec()).ok(),
             Some(b"0123456789abc".to_vec())
@@ -285,12 +314,8 @@ mod tests {
     /// thread keeps its slot, and the leases of one map are distinct holders.
     #[test]
     fn a_lease_keeps_its_map_after_a_remap_and_a_release() -> crate::Result<()> {
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("log");
-        std::fs::write(&path, b"0123456789")?;
-        let published = Arc::new(AtomicU64::new(10));
-        let file = std::fs::File::open(&path)?;
-        let cell = MapCell::new(Map::of(&file, Arc::clone(&published))?);
+        let t = ten()?;
+        let cell = &t.cell;
         let lease = cell
             .with_current(10, |_, leased| Arc::clone(leased.lease()))
             .ok()
@@ -309,12 +334,8 @@ mod tests {
         })
         .ok()
         .expect("covers");
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)?
-            .write_all(b"abc")?;
-        published.store(13, std::sync::atomic::Ordering::Release);
-        cell.covering(&file, 13)?;
+        t.grow()?;
+        cell.covering(&t.file, 13)?;
         assert_eq!(lease.0.mapped_len(), 10, "the old map, still alive");
         assert!(!cell.release(), "a lease still holds a map of the file");
         assert_eq!(&lease.0.bytes()[..10], b"0123456789");

@@ -360,21 +360,33 @@ impl Inner {
         })
     }
 
+    /// [`find`] for a writer holding `key`'s stripe, through the view
+    /// [`Inner::at_key_write`] took.
+    fn find_held<'v>(
+        &self,
+        state: &State,
+        space: &Space,
+        view: &'v Snapshot,
+        ns: u32,
+        key: &[u8],
+    ) -> Result<Option<Found<'v>>> {
+        find(
+            &self.clock,
+            &state.codec,
+            space,
+            view.view(),
+            ns,
+            key,
+            space.index.probe(key),
+        )
+    }
+
     /// Removes `key`, returning the value of its record: also of an expired record that no
     /// sweep has removed yet (as emdb 1.0.3 does). Two concurrent removes of one key: one
     /// gets the value, the other `None` (the stripe orders them).
     pub(crate) fn remove(&self, ns: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.at_key_write(ns, key, |state, space, view| {
-            let Some(found) = find(
-                &self.clock,
-                &state.codec,
-                space,
-                view.view(),
-                ns,
-                key,
-                space.index.probe(key),
-            )?
-            else {
+            let Some(found) = self.find_held(state, space, &view, ns, key)? else {
                 return Ok(None);
             };
             let loc = found.loc;
@@ -392,16 +404,7 @@ impl Inner {
     #[cfg(feature = "ttl")]
     pub(crate) fn persist(&self, ns: u32, key: &[u8]) -> Result<bool> {
         self.at_key_write(ns, key, |state, space, view| {
-            let Some(found) = find(
-                &self.clock,
-                &state.codec,
-                space,
-                view.view(),
-                ns,
-                key,
-                space.index.probe(key),
-            )?
-            else {
+            let Some(found) = self.find_held(state, space, &view, ns, key)? else {
                 return Ok(false);
             };
             if found.loc.expires_at == 0 || self.clock.expired(&found.loc) {
