@@ -186,15 +186,30 @@ impl KeyCheck {
 /// read back to compare keys is reported after both took the batch, so the two never
 /// disagree (the caller then stops writes until a reopen, see `in_step`).
 fn index_put_all(state: &State, space: &Space, ns: u32, puts: &[(&[u8], Location)]) -> Result<()> {
+    // Every location checked first, so that the chunks below are all taken or none is.
+    if let Some(&(_, loc)) = puts.iter().find(|(_, loc)| !loc.fits()) {
+        return Err(emdb_index::Error::LocationOutOfRange {
+            offset: loc.offset,
+            len: loc.len,
+        }
+        .into());
+    }
     let mut check = KeyCheck::default();
-    space
-        .index
-        .insert_batch(puts, |i, l| check.holds(state, l, ns, puts[i].0))?;
+    // In chunks: `insert_batch` keeps a few words per item while it runs, which for a bulk
+    // load of millions would be tens of MiB held at once for no gain.
+    for chunk in puts.chunks(INDEX_CHUNK) {
+        space
+            .index
+            .insert_batch(chunk, |i, l| check.holds(state, l, ns, chunk[i].0))?;
+    }
     if let Some(range) = space.live_range() {
         range.insert_batch(puts);
     }
     check.finish()
 }
+
+/// Keys given to the hash index's `insert_batch` at a time by [`index_put_all`].
+const INDEX_CHUNK: usize = 8192;
 
 /// The namespace of a batch made only of inserts into one namespace.
 fn only_puts_into_one_namespace(ops: &[Record<'_>]) -> Option<u32> {
