@@ -33,6 +33,7 @@
 //! * the handles' side: [`scope`], what `Emdb` and `Namespace` share on one namespace id.
 
 mod area;
+mod batch;
 mod checkpoint;
 pub(crate) mod codec;
 mod compact;

@@ -1,6 +1,7 @@
-//! Reads and writes: point writes under the key's stripe, point reads checked against its
-//! sequence, batches under all of theirs. Records pass through the state's codec, so everything here sees plain records
-//! whether the log is encrypted or not.
+//! Point reads and writes: point writes under the key's stripe, point reads checked
+//! against its sequence (batches, under all of theirs, are in `batch.rs`). Records pass
+//! through the state's codec, so everything here sees plain records whether the log is
+//! encrypted or not.
 
 use std::borrow::Cow;
 
@@ -8,8 +9,8 @@ use emdb_index::{Location, Probe};
 use emdb_journal::{Lsn, Snapshot, View};
 
 use super::codec::{Codec, narrow};
-use super::record::{self, Record};
-use super::{Inner, Space, SpaceRef, State, holds_key};
+use super::record;
+use super::{Inner, Space, State, holds_key};
 use crate::error::{Error, Result};
 use crate::options::Clock;
 use crate::value::ValueRef;
@@ -128,7 +129,7 @@ fn fail(clock: &Clock, failed: &mut Option<Error>, loc: Location, e: Error) {
 /// Updates the index (and range index) of `space` with an appended insert of `key` at
 /// `loc`, resolving existing slots through a view taken only if one is needed (taking
 /// one may write out the journal's buffer).
-fn index_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -> Result<Option<Location>> {
+pub(super) fn index_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) -> Result<Option<Location>> {
     let previous = hash_put(state, space, ns, key, loc)?;
     if let Some(range) = space.live_range() {
         range.insert(key, loc);
@@ -149,14 +150,14 @@ fn hash_put(state: &State, space: &Space, ns: u32, key: &[u8], loc: Location) ->
 /// past it (taking one may write out the journal's buffer), and keeps the first failure
 /// to read one, which the update reports after the index took it.
 #[derive(Default)]
-struct KeyCheck {
+pub(super) struct KeyCheck {
     view: Option<Snapshot>,
     failed: Option<Error>,
 }
 
 impl KeyCheck {
     /// Whether the record at `l` is `key`'s in namespace `ns`.
-    fn holds(&mut self, state: &State, l: Location, ns: u32, key: &[u8]) -> bool {
+    pub(super) fn holds(&mut self, state: &State, l: Location, ns: u32, key: &[u8]) -> bool {
         let need = l.offset + u64::from(l.len);
         if self.view.as_ref().is_none_or(|v| v.end().get() < need) {
             match state.journal.snapshot_through(Lsn::new(need)) {
@@ -173,52 +174,9 @@ impl KeyCheck {
     }
 
     /// The first failure to read a candidate, if any.
-    fn finish(self) -> Result<()> {
+    pub(super) fn finish(self) -> Result<()> {
         self.failed.map_or(Ok(()), Err)
     }
-}
-
-/// Indexes a batch of nothing but inserts into one namespace (`insert_many`, a
-/// transaction that only inserts): the hash index in one `insert_batch` (one lock per shard,
-/// room made once, each key's slot fetched a few keys ahead), the range index in one sorted
-/// pass, which walks paths already in cache and is about twice as fast as inserting in log
-/// order. A location the index refuses changes neither index; a record that could not be
-/// read back to compare keys is reported after both took the batch, so the two never
-/// disagree (the caller then stops writes until a reopen, see `in_step`).
-fn index_put_all(state: &State, space: &Space, ns: u32, puts: &[(&[u8], Location)]) -> Result<()> {
-    // Every location checked first, so that the chunks below are all taken or none is.
-    if let Some(&(_, loc)) = puts.iter().find(|(_, loc)| !loc.fits()) {
-        return Err(emdb_index::Error::LocationOutOfRange {
-            offset: loc.offset,
-            len: loc.len,
-        }
-        .into());
-    }
-    let mut check = KeyCheck::default();
-    // In chunks: `insert_batch` keeps a few words per item while it runs, which for a bulk
-    // load of millions would be tens of MiB held at once for no gain.
-    for chunk in puts.chunks(INDEX_CHUNK) {
-        space
-            .index
-            .insert_batch(chunk, |i, l| check.holds(state, l, ns, chunk[i].0))?;
-    }
-    if let Some(range) = space.live_range() {
-        range.insert_batch(puts);
-    }
-    check.finish()
-}
-
-/// Keys given to the hash index's `insert_batch` at a time by [`index_put_all`].
-const INDEX_CHUNK: usize = 8192;
-
-/// The namespace of a batch made only of inserts into one namespace.
-fn only_puts_into_one_namespace(ops: &[Record<'_>]) -> Option<u32> {
-    let Some(&Record::Insert { ns, .. }) = ops.first() else {
-        return None;
-    };
-    ops.iter()
-        .all(|op| matches!(*op, Record::Insert { ns: n, .. } if n == ns))
-        .then_some(ns)
 }
 
 /// Appends an insert of `key` and indexes it; the caller holds the key's stripe.
@@ -243,7 +201,7 @@ fn append_insert(state: &State, space: &Space, ns: u32, key: &[u8], value: &[u8]
 /// failure the log and the indexes no longer agree: the journal refuses every later write
 /// and checkpoint until a reopen rebuilds the indexes from the log, so the mismatch is
 /// never made permanent.
-fn in_step<T>(state: &State, indexed: Result<T>) -> Result<T> {
+pub(super) fn in_step<T>(state: &State, indexed: Result<T>) -> Result<T> {
     if indexed.is_err() {
         state.journal.poison_writes();
     }
@@ -252,7 +210,13 @@ fn in_step<T>(state: &State, indexed: Result<T>) -> Result<T> {
 
 /// Removes `key` from the indexes of `space`, its slot told apart from other keys' by
 /// reading their records (a batch's remove, whose location nobody looked up).
-fn index_remove(state: &State, space: &Space, view: &Snapshot, ns: u32, key: &[u8]) -> Result<Option<Location>> {
+pub(super) fn index_remove(
+    state: &State,
+    space: &Space,
+    view: &Snapshot,
+    ns: u32,
+    key: &[u8],
+) -> Result<Option<Location>> {
     let mut failed = None;
     let removed = index_remove_where(space, key, |l| holds_key(&state.codec, view, l, ns, key, &mut failed));
     match failed {
@@ -429,103 +393,6 @@ impl Inner {
             append_insert(state, space, ns, key, &value, 0)?;
             Ok(true)
         })
-    }
-
-    /// Applies `ops` as one batch: one journal frame (crash-atomic), applied to the
-    /// indexes while every stripe it touches is held (atomically visible).
-    pub(crate) fn apply_batch(&self, ops: &[Record<'_>]) -> Result<()> {
-        if ops.is_empty() {
-            return Ok(());
-        }
-        // Every record encoded into one buffer: two allocations for the whole batch.
-        let mut encoded = Vec::new();
-        let mut ends = Vec::with_capacity(ops.len());
-        for op in ops {
-            op.encode(&mut encoded);
-            ends.push(encoded.len());
-        }
-        let mut start = 0;
-        let records: Vec<&[u8]> = ends
-            .iter()
-            .map(|&end| {
-                let rec = &encoded[start..end];
-                start = end;
-                rec
-            })
-            .collect();
-        // Lock order, everywhere: registry, stripes, batch gate (see `super::stripes`).
-        let mut registry = ops
-            .iter()
-            .any(|op| matches!(op, Record::Bind { .. }))
-            .then(|| self.registry.lock());
-        let _stripes = self.stripes.lock_for(ops);
-        let _gate = self.batch_gate.read();
-        let state = self.state.load();
-        let mut spaces: Vec<SpaceRef<'_>> = Vec::with_capacity(ops.len());
-        for op in ops {
-            spaces.push(state.space(op.ns())?);
-        }
-        let placed = state.codec.append_batch(&state.journal, &records)?;
-        in_step(
-            &state,
-            self.index_batch(&state, ops, &spaces, &placed, registry.as_deref_mut()),
-        )
-    }
-
-    /// Applies the records of an appended batch (`placed`: where each lies) to the indexes
-    /// and, for binds, to the registry.
-    fn index_batch(
-        &self,
-        state: &State,
-        ops: &[Record<'_>],
-        spaces: &[SpaceRef<'_>],
-        placed: &[(u64, u32)],
-        mut registry: Option<&mut super::registry::Registry>,
-    ) -> Result<()> {
-        if let Some(ns) = only_puts_into_one_namespace(ops) {
-            let puts: Vec<(&[u8], Location)> = ops
-                .iter()
-                .zip(placed)
-                .filter_map(|(op, &(offset, len))| match *op {
-                    Record::Insert { key, expires_at, .. } => {
-                        Some((key, Location::new(offset, len).expiring_at(expires_at)))
-                    }
-                    _ => None,
-                })
-                .collect();
-            return index_put_all(state, &spaces[0], ns, &puts);
-        }
-        let view = state.view()?;
-        for ((op, space), &(offset, len)) in ops.iter().zip(spaces).zip(placed) {
-            match *op {
-                Record::Insert {
-                    ns, key, expires_at, ..
-                } => {
-                    let loc = Location::new(offset, len).expiring_at(expires_at);
-                    index_put(state, space, ns, key, loc)?;
-                }
-                Record::Remove { ns, key } => {
-                    index_remove(state, space, &view, ns, key)?;
-                }
-                Record::Clear { .. } => {
-                    space.index.clear();
-                    if let Some(range) = &space.range {
-                        range.clear();
-                    }
-                }
-                Record::Bind { ns, name } => {
-                    if let Some(registry) = registry.as_mut() {
-                        if name.is_empty() {
-                            registry.names.remove(&ns);
-                            state.spaces.write().remove(&ns);
-                        } else {
-                            registry.names.insert(ns, String::from_utf8_lossy(name).into_owned());
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Number of entries of `ns` (expired-but-unswept ones included, as in emdb 1.0).
