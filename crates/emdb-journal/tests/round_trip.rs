@@ -298,3 +298,39 @@ fn the_worked_example_of_the_format_document_is_what_is_written() -> emdb_journa
     assert_eq!(all_records(&journal)?.len(), 3, "hello, a and bc");
     Ok(())
 }
+
+/// Bytes handed out by a view lent by `with_view` stay valid and unchanged after the
+/// view, after the log outgrows the map the view borrowed (the next `with_view` maps the
+/// file anew: its fallback path) and after the journal is closed.
+#[test]
+fn bytes_from_a_lent_view_outlive_the_view_a_remap_and_the_journal() -> emdb_journal::Result<()> {
+    let (_dir, _path, journal) = temp_journal(JournalOptions::new())?;
+    let first = payload(1, 100);
+    // A plain frame's payload starts right after its header (no snapshot is taken here:
+    // it would map the file anew and the lent view below would not need to).
+    let first_at = journal.append(&first)?.get() + emdb_journal::frame::HEADER_LEN as u64;
+    let early = journal
+        .with_view(|v| v.bytes_at(first_at, first.len()))?
+        .expect("in the view");
+    // Well past the preallocated reserve: the file grows beyond the current map.
+    let big = payload(2, 1 << 20);
+    let mut last_at = 0;
+    for _ in 0..12 {
+        last_at = journal.append(&big)?.get() + emdb_journal::frame::HEADER_LEN as u64;
+    }
+    let late = journal
+        .with_view(|v| v.bytes_at(last_at, big.len()))?
+        .expect("in the view");
+    assert!(
+        journal.with_view(|v| v.bytes_at(v.end().get(), 1))?.is_none(),
+        "past the log"
+    );
+    assert!(
+        journal.with_view(|v| v.bytes_at(v.end().get() - 1, 1))?.is_some(),
+        "its last byte"
+    );
+    drop(journal);
+    assert_eq!(&*early, &first[..]);
+    assert_eq!(&*late, &big[..]);
+    Ok(())
+}
