@@ -157,11 +157,8 @@ impl State {
     /// [`State::refresh_copies`] fills while they wait. Each shard is copied under its own
     /// lock only.
     pub(crate) fn index_copies(&self) -> HashMap<u32, HashIndex> {
-        let spaces = self.spaces.read();
-        std::iter::once((0, &self.default))
-            .chain(spaces.iter().map(|(&id, s)| (id, s)))
-            .map(|(id, s)| (id, s.index.clone()))
-            .collect()
+        // With no copies to refresh, every index is cloned.
+        self.refresh_copies(HashMap::new()).into_iter().collect()
     }
 
     /// Every namespace's hash index as it is now, ascending by namespace, into the copies
